@@ -1,0 +1,93 @@
+/* gmem.h -- guest memory map: the regions a vhost-user front end shared with
+ * us (SET_MEM_TABLE, ADD_MEM_REG), mapped into our address space, and the
+ * length-aware translations the datapath needs.
+ *
+ * Three address spaces meet here:
+ *   GPA  guest-physical address, as written in descriptors;
+ *   QVA  the front end's own virtual address ("userspace_addr"), as used by
+ *        SET_VRING_ADDR for the ring addresses;
+ *   VA   our virtual address, where the region is mapped.
+ *
+ * Threads: the control thread builds and edits a map (gmem_add, gmem_remove,
+ * gmem_clear) only while no worker uses it (the ownership handshake).
+ * Workers call the translation functions, which never write the map; each
+ * caller keeps its own one-entry cache (struct gmem_cache) so that the common
+ * case is a range check, not a search. */
+#ifndef VU_GMEM_H
+#define VU_GMEM_H 1
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define GMEM_MAX_REGIONS 32     /* VHOST_USER_MAX_RAM_SLOTS */
+
+struct gmem_region {
+    uint64_t gpa;           /* guest_phys_addr */
+    uint64_t size;          /* memory_size */
+    uint64_t qva;           /* userspace_addr */
+    uint64_t mmap_offset;   /* offset of the region in the fd */
+    uint8_t *va;            /* == mmap_base + mmap_offset */
+    void *mmap_base;        /* what mmap() returned */
+    uint64_t mmap_size;     /* size + mmap_offset, what we mapped */
+    int fd;                 /* kept open while mapped, -1 if closed */
+};
+
+struct gmem {
+    unsigned n_regions;
+    struct gmem_region regions[GMEM_MAX_REGIONS];
+};
+
+/* The description of one region as received from a front end. */
+struct gmem_region_desc {
+    uint64_t gpa;
+    uint64_t size;
+    uint64_t qva;
+    uint64_t mmap_offset;
+};
+
+/* Per-caller translation cache: the last region that hit. */
+struct gmem_cache {
+    const struct gmem_region *last;
+};
+
+void gmem_init(struct gmem *);
+
+/* Validates 'desc' (nonzero size, no wrap of gpa+size, qva+size,
+ * mmap_offset+size; no overlap with an existing region in GPA or QVA space;
+ * room left), checks that 'fd' is a mappable file at least
+ * mmap_offset + size bytes long, maps it shared read-write and adds it.
+ * On success the map owns 'fd'.  On failure returns -errno (EINVAL,
+ * ENOSPC, EEXIST for overlap, ENODEV/EBADF for an fd that cannot be mapped)
+ * and the caller still owns 'fd'.  Control thread only. */
+int gmem_add(struct gmem *, const struct gmem_region_desc *desc, int fd);
+
+/* Removes the region matching 'desc' (gpa, size and qva must match),
+ * unmapping it and closing its fd.  Returns 0 or -ENOENT.  Control thread
+ * only, while no worker uses the map. */
+int gmem_remove(struct gmem *, const struct gmem_region_desc *desc);
+
+/* Unmaps and closes everything; the map is then empty.  Control thread. */
+void gmem_clear(struct gmem *);
+
+/* Translates [gpa, gpa + len) to a pointer, only if the whole range lies in
+ * one region; returns NULL otherwise (including len == 0 ranges outside any
+ * region and ranges that wrap).  Any thread. */
+void *gmem_gpa_to_va(const struct gmem *, struct gmem_cache *,
+                     uint64_t gpa, uint64_t len);
+
+/* Like gmem_gpa_to_va() but translates as much of the range as is
+ * contiguous in one region: returns the pointer to 'gpa' and stores in
+ * '*contig' how many bytes (<= len) follow it in the same region.  Returns
+ * NULL if 'gpa' itself is unmapped.  Lets a descriptor that spans two
+ * adjacent regions be copied in pieces. */
+void *gmem_gpa_to_va_partial(const struct gmem *, struct gmem_cache *,
+                             uint64_t gpa, uint64_t len, uint64_t *contig);
+
+/* Translates a front-end virtual address range (ring addresses); NULL
+ * unless [qva, qva + len) lies in one region.  Control thread. */
+void *gmem_qva_to_va(const struct gmem *, uint64_t qva, uint64_t len);
+
+/* Total bytes mapped (for stats). */
+uint64_t gmem_total_size(const struct gmem *);
+
+#endif /* gmem.h */

@@ -1,0 +1,162 @@
+/* vq.h -- one split virtqueue, seen from the device side.
+ *
+ * The guest (driver) owns the descriptor table and the available ring; we
+ * (the device) own the used ring.  Layout in guest memory (virtio 1.1, 2.7):
+ *
+ *   desc  [size] { u64 addr; u32 len; u16 flags; u16 next; }   16-aligned
+ *   avail { u16 flags; u16 idx; u16 ring[size]; u16 used_event; } 2-aligned
+ *   used  { u16 flags; u16 idx; {u32 id; u32 len} ring[size];
+ *           u16 avail_event; }                                  4-aligned
+ *
+ *           guest writes                we write
+ *   avail.idx ----> [ heads ... ]   used.idx ----> [ (head, len) ... ]
+ *           ^ last_avail (ours)             ^ used_idx (our shadow)
+ *
+ * A burst is: vq_begin() reads avail.idx once; vq_pop() walks one chain per
+ * call (every descriptor read once into a local, then validated: index in
+ * range, hop count, indirect table size, no nested indirect, no
+ * INDIRECT+NEXT, buffer direction, buffer translated with its length);
+ * vq_push() writes one used element; vq_end() publishes used.idx once and
+ * notifies the guest only if it asked (EVENT_IDX used_event, or no
+ * VRING_AVAIL_F_NO_INTERRUPT).  vq_enqueue() does the receive-side copy of
+ * a whole frame (mergeable buffers or one chain) between begin and end.
+ *
+ * Threads: the control thread sets a ring up (vq_setup) and reads its
+ * indexes (vq_get_base) only while no worker owns it.  Between those, the
+ * one owner worker calls everything else.  Nothing here blocks or
+ * allocates; the only syscall is the eventfd/pipe write of a notification,
+ * at most once per burst. */
+#ifndef VU_VQ_H
+#define VU_VQ_H 1
+
+#include <linux/virtio_ring.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "gmem.h"
+#include "util.h"
+
+#define VQ_MAX_SIZE 32768       /* largest split ring (power of two) */
+#define VQ_MAX_SEGS 1024        /* longest chain we translate, in pieces */
+
+/* One piece of a frame in our address space (guest memory or a buffer). */
+struct vq_seg {
+    uint8_t *addr;
+    uint32_t len;
+};
+
+/* Results of the datapath calls: 0 or one of these, negated. */
+enum vq_err {
+    VQ_EMPTY = 1,       /* nothing available (not an error) */
+    VQ_BAD_DESC,        /* chain malformed: loop, too long, bad flags,
+                         * wrong direction, bad indirect table */
+    VQ_BAD_ADDR,        /* a buffer or table not inside guest memory */
+    VQ_NO_BUFS,         /* (enqueue) not enough receive buffers posted */
+    VQ_TOO_BIG,         /* (enqueue, no MRG_RXBUF) frame larger than one chain */
+    VQ_BROKEN,          /* ring-level violation (avail.idx jumped by more
+                         * than size, head >= size): stop using the ring */
+};
+
+enum vq_notify {
+    VQ_NOTIFY_NONE,         /* nothing was published */
+    VQ_NOTIFY_SENT,         /* the guest was signalled */
+    VQ_NOTIFY_SUPPRESSED,   /* published, but the guest asked for silence */
+};
+
+struct vq {
+    /* Set by the control thread (vq_setup) while no worker owns the ring;
+     * read-only for the owner. */
+    struct vring_desc *desc;
+    struct vring_avail *avail;
+    struct vring_used *used;
+    const struct gmem *mem;
+    uint16_t size;              /* power of two, 1..VQ_MAX_SIZE */
+    uint16_t mask;              /* size - 1 */
+    uint16_t hdr_size;          /* virtio-net header: 12 or 10 bytes */
+    bool event_idx;             /* VIRTIO_RING_F_EVENT_IDX negotiated */
+    bool indirect;              /* VIRTIO_RING_F_INDIRECT_DESC negotiated */
+    bool mrg_rxbuf;             /* VIRTIO_NET_F_MRG_RXBUF negotiated */
+    int call_fd;                /* eventfd or pipe to notify, -1: none */
+
+    /* Owned by the worker that polls the ring; the control thread reads
+     * them only after the ownership handshake. */
+    uint16_t last_avail;        /* next avail entry we will consume */
+    uint16_t avail_idx;         /* avail.idx as read by vq_begin() */
+    uint16_t used_idx;          /* next used entry we will write */
+    uint16_t published_used;    /* used.idx as last published */
+    uint16_t signalled_used;    /* used.idx at our last notification */
+    bool signalled_used_valid;
+    struct gmem_cache cache;
+};
+
+/* A chain popped from the ring. */
+struct vq_chain {
+    uint16_t head;              /* to give back with vq_push() */
+    uint16_t n_segs;            /* pieces stored in the caller's array */
+    uint32_t len;               /* total bytes of all pieces */
+};
+
+/* Control thread: points 'vq' at a ring whose three parts are already
+ * translated by the caller (see vq_check_layout) and sets its indexes to
+ * 'base'.  Returns 0 or -EINVAL (size not a power of two or too large). */
+int vq_setup(struct vq *, const struct gmem *, uint16_t size,
+             struct vring_desc *, struct vring_avail *, struct vring_used *,
+             uint16_t base);
+
+/* Control thread: translates the three ring parts given as front-end
+ * virtual addresses, checking alignment and that each part lies entirely in
+ * mapped memory.  Returns 0 and fills the pointers, or -EINVAL
+ * (misaligned) / -EFAULT (not mapped). */
+int vq_translate_rings(const struct gmem *, uint16_t size,
+                       uint64_t desc_qva, uint64_t avail_qva,
+                       uint64_t used_qva, struct vring_desc **,
+                       struct vring_avail **, struct vring_used **);
+
+/* Control thread: tells a polling backend's guest not to kick us
+ * (VRING_USED_F_NO_NOTIFY), called when the ring starts. */
+void vq_start(struct vq *);
+
+/* Control thread, ring not owned: the index to report for GET_VRING_BASE. */
+uint16_t vq_get_base(const struct vq *);
+
+/* Owner: starts a burst.  Reads avail.idx once.  Returns how many chains
+ * are available (0..size) or -VQ_BROKEN. */
+int vq_begin(struct vq *);
+
+/* Owner: pops the next available chain, translating its buffers into
+ * 'segs' (at most 'max_segs').  'writable' selects the direction the
+ * buffers must have: false for a ring the guest transmits on, true for its
+ * receive ring.  Returns 0 with '*chain' filled; -VQ_EMPTY; -VQ_BROKEN; or
+ * -VQ_BAD_DESC / -VQ_BAD_ADDR, in which case the chain was consumed and
+ * 'chain->head' is valid: the caller gives it back with length 0. */
+int vq_pop(struct vq *, bool writable, struct vq_seg *segs, unsigned max_segs,
+           struct vq_chain *chain);
+
+/* Owner: returns a chain to the guest with 'len' bytes written. */
+void vq_push(struct vq *, uint16_t head, uint32_t len);
+
+/* Owner: ends a burst: publishes used.idx if it moved and notifies the
+ * guest if it asked for it. */
+enum vq_notify vq_end(struct vq *);
+
+/* Owner, receive ring, between vq_begin and vq_end: copies the frame held
+ * in 'src' ('n_src' pieces, 'len' bytes in all) into guest buffers behind a
+ * zeroed virtio-net header of hdr_size bytes (num_buffers set when
+ * mrg_rxbuf).  Returns 0; -VQ_NO_BUFS or -VQ_TOO_BIG with nothing consumed;
+ * -VQ_BAD_DESC / -VQ_BAD_ADDR when a guest buffer was bad (it was returned
+ * with length 0 and the frame is dropped); -VQ_BROKEN. */
+int vq_enqueue(struct vq *, const struct vq_seg *src, unsigned n_src,
+               uint32_t len);
+
+/* Copies 'len' bytes starting at byte 'skip' of the pieces 'src' into
+ * 'dst'.  Returns the number of bytes copied. */
+uint32_t vq_segs_copy_out(const struct vq_seg *src, unsigned n_src,
+                          uint32_t skip, uint8_t *dst, uint32_t len);
+
+/* Drops the first 'n' bytes of a list of pieces (the virtio-net header of
+ * a transmitted frame): advances '*segs' to the first piece that still holds
+ * data, trims that piece in place, and returns how many pieces remain; or -1
+ * if the pieces hold fewer than 'n' bytes. */
+int vq_segs_skip(struct vq_seg **segs, unsigned n_segs, uint32_t n);
+
+#endif /* vq.h */

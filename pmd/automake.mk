@@ -1,0 +1,6 @@
+# pmd/ -- poll-mode drivers behind one port interface, and the worker loop.
+noinst_LIBRARIES += pmd/libpmd.a
+pmd_libpmd_a_SOURCES = \
+	pmd/port.c pmd/port.h \
+	pmd/port-vhost.c pmd/port-vhost.h \
+	pmd/worker.c pmd/worker.h

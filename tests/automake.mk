@@ -1,0 +1,34 @@
+# tests/ -- one CUnit program per module (make check), then integration
+# tests against real peers (they exit 77 when run without root or a peer;
+# tests/run-all installs the peers so that nothing is skipped).
+UNIT_TESTS = \
+	tests/test-fdb \
+	tests/test-gmem \
+	tests/test-options \
+	tests/test-stats \
+	tests/test-vhu-dev \
+	tests/test-vhu-msg \
+	tests/test-vq
+check_PROGRAMS += $(UNIT_TESTS)
+TESTS += $(UNIT_TESTS)
+
+TEST_LIBS = switch/libswitch.a pmd/libpmd.a lib/libvu.a $(CUNIT_LIBS)
+tests_test_fdb_SOURCES = tests/test-fdb.c tests/cunit.h
+tests_test_fdb_LDADD = $(TEST_LIBS)
+tests_test_gmem_SOURCES = tests/test-gmem.c tests/cunit.h
+tests_test_gmem_LDADD = $(TEST_LIBS)
+tests_test_options_SOURCES = tests/test-options.c tests/cunit.h
+tests_test_options_LDADD = $(TEST_LIBS)
+tests_test_stats_SOURCES = tests/test-stats.c tests/cunit.h
+tests_test_stats_LDADD = $(TEST_LIBS)
+tests_test_vhu_dev_SOURCES = tests/test-vhu-dev.c tests/cunit.h
+tests_test_vhu_dev_LDADD = $(TEST_LIBS)
+tests_test_vhu_msg_SOURCES = tests/test-vhu-msg.c tests/cunit.h
+tests_test_vhu_msg_LDADD = $(TEST_LIBS)
+tests_test_vq_SOURCES = tests/test-vq.c tests/cunit.h
+tests_test_vq_LDADD = $(TEST_LIBS)
+
+# Integration tests: shell scripts driving real peers.
+INTEGRATION_TESTS =
+TESTS += $(INTEGRATION_TESTS)
+EXTRA_DIST += $(INTEGRATION_TESTS)
