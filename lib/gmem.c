@@ -1,1 +1,242 @@
-/* placeholder */
+/* gmem.c -- guest memory map: validation and mapping of the regions a
+ * vhost-user front end shares (control thread), and the GPA/QVA
+ * translations the workers run per descriptor.
+ *
+ * Regions are kept in a small unsorted array (at most 32).  A lookup first
+ * tries the caller's cached region -- two compares -- and only on a miss
+ * scans the array.  Vacated slots are zeroed (size 0) so that a cache left
+ * pointing at one can never hit: a size-0 region contains nothing. */
+#include <config.h>
+
+#include "gmem.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util.h"
+
+static void
+region_reset(struct gmem_region *r)
+{
+    memset(r, 0, sizeof *r);
+    r->fd = -1;
+}
+
+void
+gmem_init(struct gmem *mem)
+{
+    mem->n_regions = 0;
+    for (unsigned i = 0; i < GMEM_MAX_REGIONS; i++) {
+        region_reset(&mem->regions[i]);
+    }
+}
+
+/* True if [a, a + a_size) and [b, b + b_size) share a byte.  Both ranges
+ * are nonempty and known not to wrap, so comparing last bytes is exact
+ * even for a range that ends at 2^64. */
+static bool
+ranges_overlap(uint64_t a, uint64_t a_size, uint64_t b, uint64_t b_size)
+{
+    return a <= b + (b_size - 1) && b <= a + (a_size - 1);
+}
+
+/* Checks the numbers of 'd' alone and against the regions already mapped. */
+static int
+gmem_check_desc(const struct gmem *mem, const struct gmem_region_desc *d)
+{
+    if (!d->size || range_wraps(d->gpa, d->size)
+        || range_wraps(d->qva, d->size)
+        || range_wraps(d->mmap_offset, d->size)
+        || d->mmap_offset + d->size > (uint64_t) INT64_MAX
+        || d->mmap_offset + d->size > SIZE_MAX) {
+        return -EINVAL;
+    }
+    for (unsigned i = 0; i < mem->n_regions; i++) {
+        const struct gmem_region *r = &mem->regions[i];
+        if (ranges_overlap(r->gpa, r->size, d->gpa, d->size)
+            || ranges_overlap(r->qva, r->size, d->qva, d->size)) {
+            return -EEXIST;
+        }
+    }
+    return mem->n_regions < GMEM_MAX_REGIONS ? 0 : -ENOSPC;
+}
+
+/* Only regular files (memfd, tmpfs, hugetlbfs) can back guest RAM; a pipe
+ * or socket would fail in mmap() at best.  The file must cover what we
+ * map, or touching the tail would raise SIGBUS in a worker. */
+static int
+gmem_check_fd(int fd, uint64_t map_size)
+{
+    struct stat st;
+
+    if (fd < 0) {
+        return -EBADF;
+    }
+    if (fstat(fd, &st) < 0) {
+        return -errno;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        return -ENODEV;
+    }
+    if (st.st_size < 0 || (uint64_t) st.st_size < map_size) {
+        return -EINVAL;
+    }
+    return 0;
+}
+
+int
+gmem_add(struct gmem *mem, const struct gmem_region_desc *desc, int fd)
+{
+    int err = gmem_check_desc(mem, desc);
+    if (err) {
+        return err;
+    }
+    /* Like libvhost-user, map from offset 0 of the fd: mmap_offset need
+     * not be page aligned, mmap()'s offset must be. */
+    uint64_t map_size = desc->mmap_offset + desc->size;
+    err = gmem_check_fd(fd, map_size);
+    if (err) {
+        return err;
+    }
+    void *base = mmap(NULL, map_size, PROT_READ | PROT_WRITE,
+                      MAP_SHARED | MAP_NORESERVE, fd, 0);
+    if (base == MAP_FAILED) {
+        return -errno;
+    }
+
+    struct gmem_region *r = &mem->regions[mem->n_regions];
+    r->gpa = desc->gpa;
+    r->size = desc->size;
+    r->qva = desc->qva;
+    r->mmap_offset = desc->mmap_offset;
+    r->mmap_base = base;
+    r->mmap_size = map_size;
+    r->va = (uint8_t *) base + desc->mmap_offset;
+    r->fd = fd;
+    mem->n_regions++;
+    return 0;
+}
+
+static void
+region_unmap(struct gmem_region *r)
+{
+    if (r->mmap_base) {
+        munmap(r->mmap_base, r->mmap_size);
+    }
+    if (r->fd >= 0) {
+        close(r->fd);
+    }
+    region_reset(r);
+}
+
+int
+gmem_remove(struct gmem *mem, const struct gmem_region_desc *desc)
+{
+    for (unsigned i = 0; i < mem->n_regions; i++) {
+        struct gmem_region *r = &mem->regions[i];
+        if (r->gpa == desc->gpa && r->size == desc->size
+            && r->qva == desc->qva) {
+            region_unmap(r);
+            /* Keep the array dense; the vacated last slot is zeroed so a
+             * stale cache pointing at it misses. */
+            unsigned last = mem->n_regions - 1;
+            if (i != last) {
+                *r = mem->regions[last];
+                region_reset(&mem->regions[last]);
+            }
+            mem->n_regions--;
+            return 0;
+        }
+    }
+    return -ENOENT;
+}
+
+void
+gmem_clear(struct gmem *mem)
+{
+    for (unsigned i = 0; i < mem->n_regions; i++) {
+        region_unmap(&mem->regions[i]);
+    }
+    mem->n_regions = 0;
+}
+
+/* The region holding byte 'gpa' (there is at most one), or NULL. */
+static const struct gmem_region *
+gmem_find_gpa(const struct gmem *mem, uint64_t gpa)
+{
+    for (unsigned i = 0; i < mem->n_regions; i++) {
+        const struct gmem_region *r = &mem->regions[i];
+        if (gpa - r->gpa < r->size) {
+            return r;
+        }
+    }
+    return NULL;
+}
+
+void *
+gmem_gpa_to_va(const struct gmem *mem, struct gmem_cache *cache,
+               uint64_t gpa, uint64_t len)
+{
+    /* off < size: gpa is inside (gpa below r->gpa wraps to a huge off);
+     * len <= size - off: so is the end, which therefore does not wrap. */
+    const struct gmem_region *r = cache ? cache->last : NULL;
+    if (likely(r)) {
+        uint64_t off = gpa - r->gpa;
+        if (likely(off < r->size && len <= r->size - off)) {
+            return r->va + off;
+        }
+    }
+    r = gmem_find_gpa(mem, gpa);
+    if (!r || len > r->size - (gpa - r->gpa)) {
+        return NULL;
+    }
+    if (cache) {
+        cache->last = r;
+    }
+    return r->va + (gpa - r->gpa);
+}
+
+void *
+gmem_gpa_to_va_partial(const struct gmem *mem, struct gmem_cache *cache,
+                       uint64_t gpa, uint64_t len, uint64_t *contig)
+{
+    const struct gmem_region *r = cache ? cache->last : NULL;
+    if (!r || gpa - r->gpa >= r->size) {
+        r = gmem_find_gpa(mem, gpa);
+        if (!r) {
+            return NULL;
+        }
+        if (cache) {
+            cache->last = r;
+        }
+    }
+    uint64_t off = gpa - r->gpa;
+    *contig = MIN(len, r->size - off);
+    return r->va + off;
+}
+
+void *
+gmem_qva_to_va(const struct gmem *mem, uint64_t qva, uint64_t len)
+{
+    for (unsigned i = 0; i < mem->n_regions; i++) {
+        const struct gmem_region *r = &mem->regions[i];
+        uint64_t off = qva - r->qva;
+        if (off < r->size) {
+            return len <= r->size - off ? r->va + off : NULL;
+        }
+    }
+    return NULL;
+}
+
+uint64_t
+gmem_total_size(const struct gmem *mem)
+{
+    uint64_t total = 0;
+    for (unsigned i = 0; i < mem->n_regions; i++) {
+        total += mem->regions[i].size;
+    }
+    return total;
+}

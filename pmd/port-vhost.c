@@ -1,1 +1,502 @@
-/* placeholder */
+/* port-vhost.c -- the vhost-user port.
+ *
+ * Control side: the UNIX socket (we listen, or with ",client" we connect
+ * and retry every second), one front end at a time, its messages handed to
+ * the device state machine (lib/vhu-dev.c).  When a worker finds the
+ * device's rings corrupt it sets port->broken; the next tick disconnects
+ * the device, logs why, and waits for the front end to come back.
+ *
+ * Datapath side: rx_burst pops chains from the guest's transmit ring and
+ * describes each frame as pieces of guest memory (no copy); tx_burst copies
+ * frames into the guest's receive ring (vq_enqueue); rx_release gives the
+ * transmit chains back, one used-index store and one notification check per
+ * burst. */
+#include <config.h>
+#include "port-vhost.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "vhu-dev.h"
+
+struct port_vhost {
+    struct port up;
+    struct vhu_dev dev;
+    char path[VU_PATH_SIZE];
+    bool client;
+    int listen_fd;                  /* server mode, -1 otherwise */
+    struct port_watch listen_watch;
+    struct port_watch conn_watch;
+    uint64_t next_connect_ms;       /* client mode: next attempt */
+    bool connect_failure_logged;
+};
+
+static struct port_vhost *
+port_vhost_cast(const struct port *port)
+{
+    return CONTAINER_OF(port, struct port_vhost, up);
+}
+
+/* ---- Datapath ---------------------------------------------------------- */
+
+static uint16_t
+drop_of_vq_err(int err)
+{
+    switch (err) {
+    case VQ_BAD_ADDR:
+        return PKT_DROP(DROP_BAD_ADDRESS);
+    case VQ_NO_BUFS:
+        return PKT_DROP(DROP_NO_RX_BUFFERS);
+    case VQ_TOO_BIG:
+        return PKT_DROP(DROP_MTU_EXCEEDED);
+    case VQ_BROKEN:
+        return PKT_DROP(DROP_PORT_DOWN);
+    case VQ_BAD_DESC:
+    default:
+        return PKT_DROP(DROP_BAD_DESCRIPTOR);
+    }
+}
+
+/* Strips the virtio-net header off a popped chain and fills in the frame's
+ * view: pieces, length and a copy of its MAC addresses. */
+static void
+pkt_from_chain(struct pkt *pkt, struct vq_seg *segs, const struct vq_chain *c,
+               uint16_t hdr_size)
+{
+    pkt->cookie = c->head;
+    pkt->drop = 0;
+    struct vq_seg *first = segs;
+    int n = vq_segs_skip(&first, c->n_segs, hdr_size);
+    if (unlikely(n < 0 || c->len - hdr_size < 14)) {
+        pkt->drop = PKT_DROP(DROP_HEADER_TOO_SHORT);
+        pkt->n_segs = 0;
+        pkt->len = 0;
+        return;
+    }
+    pkt->segs = first;
+    pkt->n_segs = n;
+    pkt->len = c->len - hdr_size;
+    if (likely(first->len >= PORT_ETH_ADDRS)) {
+        memcpy(pkt->addrs, first->addr, PORT_ETH_ADDRS);
+    } else {
+        vq_segs_copy_out(first, n, 0, pkt->addrs, PORT_ETH_ADDRS);
+    }
+}
+
+static unsigned
+vhost_rx_burst(struct port *port, unsigned qid, struct pkt *pkts, unsigned n,
+               struct vq_seg *pool)
+{
+    struct vq *vq = &port_vhost_cast(port)->dev.vrings[VHU_TXQ(qid)].vq;
+    int avail = vq_begin(vq);
+    if (unlikely(avail < 0)) {
+        port_mark_broken(port, -avail);
+        return 0;
+    }
+
+    unsigned used = 0, i;
+    n = MIN(n, (unsigned) avail);
+    for (i = 0; i < n && PORT_SEG_POOL - used >= PORT_MAX_CHAIN_SEGS; i++) {
+        struct vq_chain chain;
+        int err = vq_pop(vq, false, pool + used, PORT_MAX_CHAIN_SEGS, &chain);
+        if (likely(!err)) {
+            pkt_from_chain(&pkts[i], pool + used, &chain, vq->hdr_size);
+            used += chain.n_segs;
+        } else if (err == -VQ_BAD_DESC || err == -VQ_BAD_ADDR) {
+            pkts[i].cookie = chain.head;
+            pkts[i].n_segs = 0;
+            pkts[i].len = 0;
+            pkts[i].drop = drop_of_vq_err(-err);
+        } else {
+            if (err == -VQ_BROKEN) {
+                port_mark_broken(port, VQ_BROKEN);
+            }
+            break;
+        }
+    }
+    return i;
+}
+
+static void
+count_notify(struct stats_dir *dir, enum vq_notify outcome)
+{
+    if (outcome == VQ_NOTIFY_SENT) {
+        WRITE_ONCE(dir->notify_sent, dir->notify_sent + 1);
+    } else if (outcome == VQ_NOTIFY_SUPPRESSED) {
+        WRITE_ONCE(dir->notify_suppressed, dir->notify_suppressed + 1);
+    }
+}
+
+static void
+vhost_rx_release(struct port *port, unsigned qid, struct pkt *pkts,
+                 unsigned n, struct stats_dir *dir)
+{
+    struct vq *vq = &port_vhost_cast(port)->dev.vrings[VHU_TXQ(qid)].vq;
+    for (unsigned i = 0; i < n; i++) {
+        vq_push(vq, (uint16_t) pkts[i].cookie, 0);
+    }
+    count_notify(dir, vq_end(vq));
+}
+
+static void
+vhost_tx_burst(struct port *port, unsigned qid, struct pkt *const *pkts,
+               unsigned n, uint16_t *results, struct stats_dir *dir)
+{
+    struct vq *vq = &port_vhost_cast(port)->dev.vrings[VHU_RXQ(qid)].vq;
+    int avail = vq_begin(vq);
+    unsigned i = 0;
+    if (unlikely(avail < 0)) {
+        port_mark_broken(port, -avail);
+        goto out_down;
+    }
+
+    for (; i < n; i++) {
+        const struct pkt *pkt = pkts[i];
+        if (unlikely(pkt->len > port->max_frame)) {
+            results[i] = PKT_DROP(DROP_MTU_EXCEEDED);
+            continue;
+        }
+        int err = vq_enqueue(vq, pkt->segs, pkt->n_segs, pkt->len);
+        results[i] = err ? drop_of_vq_err(-err) : 0;
+        if (unlikely(err == -VQ_BROKEN)) {
+            port_mark_broken(port, VQ_BROKEN);
+            i++;
+            break;
+        }
+    }
+    count_notify(dir, vq_end(vq));
+
+out_down:
+    for (; i < n; i++) {
+        results[i] = PKT_DROP(DROP_PORT_DOWN);
+    }
+}
+
+/* ---- Control: the socket ----------------------------------------------- */
+
+static uint64_t
+now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+vhost_quiesce(struct vhu_dev *dev, void *aux)
+{
+    struct port *port = aux;
+    port->env->quiesce(port->env, port);
+}
+
+static void
+vhost_changed(struct vhu_dev *dev, void *aux)
+{
+    struct port *port = aux;
+    port->env->changed(port->env, port);
+}
+
+static void
+vhost_rarp(struct vhu_dev *dev, const uint8_t mac[6], void *aux)
+{
+    struct port *port = aux;
+    port->env->learn(port->env, port, mac);
+}
+
+static const struct vhu_dev_ops vhost_dev_ops = {
+    .quiesce = vhost_quiesce,
+    .changed = vhost_changed,
+    .rarp = vhost_rarp,
+};
+
+/* Drops the front end (if any).  'why' is NULL for an orderly hang-up. */
+static void
+vhost_drop_connection(struct port_vhost *pv, const char *why)
+{
+    struct port *port = &pv->up;
+    if (!vhu_dev_is_connected(&pv->dev)) {
+        return;
+    }
+    port->env->unwatch(port->env, &pv->conn_watch);
+    if (why) {
+        VLOG_WARN("port %s: disconnecting front end: %s", port->name, why);
+        snprintf(pv->dev.broken, sizeof pv->dev.broken, "%s", why);
+    } else {
+        VLOG_INFO("port %s: front end disconnected", port->name);
+        pv->dev.broken[0] = '\0';
+    }
+    char keep[sizeof pv->dev.broken];
+    memcpy(keep, pv->dev.broken, sizeof keep);
+    vhu_dev_disconnect(&pv->dev);
+    memcpy(pv->dev.broken, keep, sizeof keep);
+    WRITE_ONCE(port->broken, 0);
+    pv->next_connect_ms = now_ms() + 1000;
+    port->env->changed(port->env, port);
+}
+
+static void
+vhost_conn_readable(struct port_watch *w, uint32_t events)
+{
+    struct port_vhost *pv = CONTAINER_OF(w, struct port_vhost, conn_watch);
+    int err = vhu_dev_handle_readable(&pv->dev);
+    if (err == -ECONNRESET) {
+        vhost_drop_connection(pv, NULL);
+    } else if (err) {
+        vhost_drop_connection(pv, pv->dev.broken[0] ? pv->dev.broken
+                                                    : strerror(-err));
+    }
+}
+
+static void
+vhost_attach(struct port_vhost *pv, int sock)
+{
+    struct port *port = &pv->up;
+    vhu_dev_attach(&pv->dev, sock);
+    pv->dev.broken[0] = '\0';
+    pv->conn_watch.fd = sock;
+    pv->conn_watch.cb = vhost_conn_readable;
+    port->env->watch(port->env, &pv->conn_watch);
+    VLOG_INFO("port %s: front end connected on %s", port->name, pv->path);
+    port->env->changed(port->env, port);
+}
+
+static void
+vhost_listen_readable(struct port_watch *w, uint32_t events)
+{
+    struct port_vhost *pv = CONTAINER_OF(w, struct port_vhost, listen_watch);
+    int sock = accept4(pv->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+    if (sock < 0) {
+        return;
+    }
+    if (vhu_dev_is_connected(&pv->dev)) {
+        VLOG_WARN("port %s: refusing a second front end on %s (one is "
+                  "connected)", pv->up.name, pv->path);
+        close(sock);
+        return;
+    }
+    vhost_attach(pv, sock);
+}
+
+static int
+unix_addr(const char *path, struct sockaddr_un *sun)
+{
+    memset(sun, 0, sizeof *sun);
+    sun->sun_family = AF_UNIX;
+    if (strlen(path) >= sizeof sun->sun_path) {
+        return -ENAMETOOLONG;
+    }
+    strcpy(sun->sun_path, path);
+    return 0;
+}
+
+/* Server mode: a stale socket file left by a killed vuswitch is replaced;
+ * a live one (someone answers) is not. */
+static int
+vhost_listen(struct port_vhost *pv, char *err, size_t err_size)
+{
+    struct sockaddr_un sun;
+    int fd = -1, r = unix_addr(pv->path, &sun);
+    if (r) {
+        goto out_err;
+    }
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        r = -errno;
+        goto out_err;
+    }
+    if (connect(fd, (struct sockaddr *) &sun, sizeof sun) == 0) {
+        r = -EADDRINUSE;
+        goto out_err;
+    }
+    struct stat st;
+    if (lstat(pv->path, &st) == 0 && S_ISSOCK(st.st_mode)) {
+        unlink(pv->path);
+    }
+    if (bind(fd, (struct sockaddr *) &sun, sizeof sun) < 0
+        || listen(fd, 4) < 0) {
+        r = -errno;
+        goto out_err;
+    }
+    pv->listen_fd = fd;
+    pv->listen_watch.fd = fd;
+    pv->listen_watch.cb = vhost_listen_readable;
+    pv->up.env->watch(pv->up.env, &pv->listen_watch);
+    VLOG_INFO("port %s: listening on %s", pv->up.name, pv->path);
+    return 0;
+
+out_err:
+    if (fd >= 0) {
+        close(fd);
+    }
+    snprintf(err, err_size, "port %s: cannot listen on %s: %s%s", pv->up.name,
+             pv->path, strerror(-r),
+             r == -EADDRINUSE ? " (another process serves it)" : "");
+    return r;
+}
+
+/* Client mode: one attempt; failures are retried by the tick. */
+static void
+vhost_try_connect(struct port_vhost *pv)
+{
+    struct sockaddr_un sun;
+    if (unix_addr(pv->path, &sun)) {
+        return;
+    }
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        return;
+    }
+    if (connect(fd, (struct sockaddr *) &sun, sizeof sun) < 0) {
+        if (!pv->connect_failure_logged) {
+            VLOG_INFO("port %s: %s: %s; retrying every second", pv->up.name,
+                      pv->path, strerror(errno));
+            pv->connect_failure_logged = true;
+        }
+        close(fd);
+        pv->next_connect_ms = now_ms() + 1000;
+        return;
+    }
+    pv->connect_failure_logged = false;
+    vhost_attach(pv, fd);
+}
+
+static int
+vhost_start(struct port *port, char *err, size_t err_size)
+{
+    struct port_vhost *pv = port_vhost_cast(port);
+    if (pv->client) {
+        vhost_try_connect(pv);
+        return 0;
+    }
+    return vhost_listen(pv, err, err_size);
+}
+
+static void
+vhost_tick(struct port *port)
+{
+    struct port_vhost *pv = port_vhost_cast(port);
+    uint32_t broken = READ_ONCE(port->broken);
+    if (broken) {
+        vhost_drop_connection(pv, broken - 1 == VQ_BROKEN
+                                  ? "guest ring corrupt (index out of range)"
+                                  : "guest ring corrupt");
+    }
+    if (pv->client && !vhu_dev_is_connected(&pv->dev)
+        && now_ms() >= pv->next_connect_ms) {
+        vhost_try_connect(pv);
+    }
+}
+
+static void
+vhost_destroy(struct port *port)
+{
+    struct port_vhost *pv = port_vhost_cast(port);
+    if (vhu_dev_is_connected(&pv->dev)) {
+        port->env->unwatch(port->env, &pv->conn_watch);
+    }
+    vhu_dev_destroy(&pv->dev);
+    if (pv->listen_fd >= 0) {
+        port->env->unwatch(port->env, &pv->listen_watch);
+        close(pv->listen_fd);
+        unlink(pv->path);
+    }
+    free(pv);
+}
+
+/* ---- Control: state for workers and users ------------------------------ */
+
+static void
+vhost_queue_state(const struct port *port, unsigned qid, bool *rx_live,
+                  bool *rx_discard, bool *tx_live)
+{
+    const struct port_vhost *pv = port_vhost_cast(port);
+    const struct vhu_dev *dev = &pv->dev;
+    bool ok = !READ_ONCE(port->broken);
+    *rx_live = ok && vhu_vring_is_live(dev, VHU_TXQ(qid));
+    *rx_discard = !dev->vrings[VHU_TXQ(qid)].enabled;
+    *tx_live = ok && vhu_vring_is_live(dev, VHU_RXQ(qid))
+               && dev->vrings[VHU_RXQ(qid)].enabled;
+}
+
+static const char *
+vhost_state(const struct port_vhost *pv)
+{
+    const struct vhu_dev *dev = &pv->dev;
+    if (!vhu_dev_is_connected(dev)) {
+        if (dev->broken[0]) {
+            return NULL;                /* "broken: REASON" */
+        }
+        return pv->client ? "down" : "listening";
+    }
+    for (unsigned q = 0; q < pv->up.n_queues; q++) {
+        bool rx, discard, tx;
+        vhost_queue_state(&pv->up, q, &rx, &discard, &tx);
+        if (rx && tx) {
+            return "up";
+        }
+    }
+    return "connected";
+}
+
+static void
+vhost_describe(const struct port *port, struct stats_port_info *info)
+{
+    const struct port_vhost *pv = port_vhost_cast(port);
+    const struct vhu_dev *dev = &pv->dev;
+    const char *state = vhost_state(pv);
+    if (state) {
+        snprintf(info->state, sizeof info->state, "%s", state);
+    } else {
+        snprintf(info->state, sizeof info->state, "broken: %s", dev->broken);
+    }
+    snprintf(info->path, sizeof info->path, "%s", pv->path);
+    info->features = dev->features;
+    info->protocol_features = dev->protocol_features;
+    info->n_active_queues = vhu_dev_active_queue_pairs(dev);
+    info->mtu = port->max_frame - 18;
+    info->n_regions = dev->mem.n_regions;
+    info->mem_size = gmem_total_size(&dev->mem);
+    for (unsigned q = 0; q < port->n_queues && q < STATS_MAX_QUEUES; q++) {
+        info->rx_ring_size[q] = dev->vrings[VHU_TXQ(q)].size;
+        info->tx_ring_size[q] = dev->vrings[VHU_RXQ(q)].size;
+    }
+}
+
+const struct port_class port_vhost_class = {
+    .type = "vhost",
+    .rx_burst = vhost_rx_burst,
+    .rx_release = vhost_rx_release,
+    .tx_burst = vhost_tx_burst,
+    .start = vhost_start,
+    .destroy = vhost_destroy,
+    .describe = vhost_describe,
+    .queue_state = vhost_queue_state,
+    .tick = vhost_tick,
+};
+
+struct port *
+port_vhost_create(const struct port_spec *spec, char *err, size_t err_size)
+{
+    struct port_vhost *pv = calloc(1, sizeof *pv);
+    if (!pv) {
+        snprintf(err, err_size, "out of memory");
+        return NULL;
+    }
+    pv->up.class = &port_vhost_class;
+    pv->up.n_queues = spec->n_queues;
+    snprintf(pv->path, sizeof pv->path, "%s", spec->path);
+    pv->client = spec->client;
+    pv->listen_fd = -1;
+    vhu_dev_init(&pv->dev, pv->up.name, spec->n_queues, &vhost_dev_ops,
+                 &pv->up);
+    return &pv->up;
+}

@@ -1,1 +1,51 @@
-/* placeholder */
+/* port.c -- creating ports by type, and publishing their description to
+ * the stats segment.  Control thread only. */
+#include <config.h>
+#include "port.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "port-vhost.h"
+
+int
+port_create(const struct port_spec *spec, uint16_t id, struct port_env *env,
+            struct stats_port *stats, struct port **portp,
+            char *err, size_t err_size)
+{
+    struct port *port;
+    switch (spec->type) {
+    case PORT_VHOST:
+        port = port_vhost_create(spec, err, err_size);
+        break;
+    case PORT_TAP:
+    case PORT_PCAP:
+    default:
+        snprintf(err, err_size, "port %s: type not supported yet", spec->name);
+        return -ENOTSUP;
+    }
+    if (!port) {
+        return -ENOMEM;
+    }
+    port->env = env;
+    port->id = id;
+    snprintf(port->name, sizeof port->name, "%s", spec->name);
+    port->max_frame = spec->mtu + 18;
+    port->stats = stats;
+    *portp = port;
+    return 0;
+}
+
+void
+port_publish_info(struct port *port)
+{
+    struct stats_port_info *info = &port->stats->info;
+    stats_port_info_begin(info);
+    info->in_use = 1;
+    snprintf(info->name, sizeof info->name, "%s", port->name);
+    snprintf(info->type, sizeof info->type, "%s", port->class->type);
+    info->n_queues = port->n_queues;
+    port->class->describe(port, info);
+    stats_port_info_end(info);
+}

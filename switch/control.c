@@ -1,1 +1,546 @@
-/* placeholder */
+/* control.c -- the control thread.
+ *
+ * Everything that is not the datapath happens here, on one thread, in one
+ * epoll loop: vhost-user messages (through each port's watches), the
+ * control socket (vuswitchctl), SIGINT/SIGTERM (signalfd) and a 100 ms
+ * timer (the MAC-aging clock, client reconnects, ports a worker found
+ * broken).
+ *
+ * Placement.  Queue pair q of port p belongs to worker (p + q) mod
+ * n_workers: that worker polls its receive side and is the only one that
+ * transmits into it.  Whenever a port's state changes, republish() builds
+ * a fresh configuration for every worker from the live queues and hands it
+ * over with the ownership handshake (worker_reconfigure waits for the ack),
+ * then frees the retired one.  A port being reconfigured is "quiesced":
+ * left out of every configuration until its device reports the change done.
+ */
+#include <config.h>
+#include "control.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ctl-server.h"
+#include "fdb.h"
+#include "json.h"
+#include "log.h"
+#include "port.h"
+#include "stats.h"
+#include "worker.h"
+
+#define TICK_MS 100
+
+struct control {
+    struct port_env env;            /* first: ports' callbacks cast back */
+    int epfd;
+    struct port_watch signal_watch;
+    struct port_watch timer_watch;
+    struct port_watch ctl_watch;
+    struct ctl_server *ctl;
+    struct stats_segment *stats;
+    int stats_fd;
+    struct fdb *fdb;
+    uint32_t clock_sec;             /* read by workers (MAC aging) */
+    unsigned n_workers;
+    struct worker *workers[STATS_MAX_WORKERS];
+    struct port *ports[STATS_MAX_PORTS];
+    bool quiesced[STATS_MAX_PORTS];
+    bool stopping;
+};
+
+static struct control *
+control_of(struct port_env *env)
+{
+    return CONTAINER_OF(env, struct control, env);
+}
+
+/* ---- Placement and the handshake --------------------------------------- */
+
+static unsigned
+owner_of(const struct control *c, const struct port *port, unsigned q)
+{
+    return (port->id + q) % c->n_workers;
+}
+
+/* Adds queue pair 'q' of 'port' to the configurations it belongs in. */
+static void
+place_queue(struct control *c, struct port *port, unsigned q,
+            struct worker_conf **confs)
+{
+    bool rx_live, rx_discard, tx_live;
+    port->class->queue_state(port, q, &rx_live, &rx_discard, &tx_live);
+    unsigned w = owner_of(c, port, q);
+    struct stats_port_info *info = &port->stats->info;
+
+    info->rx_owner[q] = rx_live ? (int16_t) w : -1;
+    info->tx_owner[q] = tx_live ? (int16_t) w : -1;
+    if (rx_live) {
+        struct worker_rxq *rxq = &confs[w]->rxqs[confs[w]->n_rxqs++];
+        rxq->port = port;
+        rxq->qid = q;
+        rxq->discard = rx_discard;
+        rxq->stats = &port->stats->queues[q].rx;
+    }
+    struct worker_txq *txq = &confs[w]->txqs[port->id];
+    if (tx_live && !txq->port) {
+        txq->port = port;
+        txq->qid = q;
+        txq->stats = &port->stats->queues[q].tx;
+        confs[w]->flood[confs[w]->n_flood++] = port->id;
+    }
+}
+
+static void
+republish(struct control *c)
+{
+    struct worker_conf *confs[STATS_MAX_WORKERS];
+    size_t size = sizeof(struct worker_conf)
+                  + WORKER_MAX_RXQS * sizeof(struct worker_rxq);
+    for (unsigned w = 0; w < c->n_workers; w++) {
+        confs[w] = calloc(1, size);
+        if (!confs[w]) {
+            VLOG_ERR("out of memory building worker configurations");
+            abort();
+        }
+    }
+    for (unsigned p = 0; p < STATS_MAX_PORTS; p++) {
+        struct port *port = c->ports[p];
+        if (!port || c->quiesced[p]) {
+            continue;
+        }
+        stats_port_info_begin(&port->stats->info);
+        for (unsigned q = 0; q < port->n_queues; q++) {
+            place_queue(c, port, q, confs);
+        }
+        stats_port_info_end(&port->stats->info);
+    }
+    for (unsigned w = 0; w < c->n_workers; w++) {
+        free(worker_reconfigure(c->workers[w], confs[w]));
+    }
+}
+
+static void
+env_quiesce(struct port_env *env, struct port *port)
+{
+    struct control *c = control_of(env);
+    if (!c->quiesced[port->id]) {
+        c->quiesced[port->id] = true;
+        republish(c);
+    }
+}
+
+static void
+env_changed(struct port_env *env, struct port *port)
+{
+    struct control *c = control_of(env);
+    c->quiesced[port->id] = false;
+    if (c->ports[port->id] == port) {
+        republish(c);
+        port_publish_info(port);
+    }
+}
+
+static void
+env_learn(struct port_env *env, struct port *port, const uint8_t mac[6])
+{
+    struct control *c = control_of(env);
+    fdb_learn(c->fdb, mac, port->id, READ_ONCE(c->clock_sec));
+}
+
+static void
+env_watch(struct port_env *env, struct port_watch *w)
+{
+    struct epoll_event ev = { .events = EPOLLIN, .data.ptr = w };
+    if (epoll_ctl(control_of(env)->epfd, EPOLL_CTL_ADD, w->fd, &ev) < 0) {
+        VLOG_ERR("epoll_ctl(ADD, fd %d): %s", w->fd, strerror(errno));
+    }
+}
+
+static void
+env_unwatch(struct port_env *env, struct port_watch *w)
+{
+    epoll_ctl(control_of(env)->epfd, EPOLL_CTL_DEL, w->fd, NULL);
+}
+
+/* ---- Ports -------------------------------------------------------------- */
+
+static struct port *
+find_port(const struct control *c, const char *name)
+{
+    for (unsigned p = 0; p < STATS_MAX_PORTS; p++) {
+        if (c->ports[p] && !strcmp(c->ports[p]->name, name)) {
+            return c->ports[p];
+        }
+    }
+    return NULL;
+}
+
+static int
+add_port(struct control *c, const struct port_spec *spec, char *err,
+         size_t err_size)
+{
+    if (find_port(c, spec->name)) {
+        snprintf(err, err_size, "port %s already exists", spec->name);
+        return -EEXIST;
+    }
+    unsigned id = 0;
+    while (id < STATS_MAX_PORTS && c->ports[id]) {
+        id++;
+    }
+    if (id == STATS_MAX_PORTS) {
+        snprintf(err, err_size, "too many ports (at most %d)",
+                 STATS_MAX_PORTS);
+        return -ENOSPC;
+    }
+
+    struct stats_port *slot = &c->stats->ports[id];
+    uint64_t generation = slot->info.generation;
+    memset(slot, 0, sizeof *slot);
+    slot->info.generation = generation + 1;
+
+    struct port *port;
+    int r = port_create(spec, id, &c->env, slot, &port, err, err_size);
+    if (r) {
+        return r;
+    }
+    c->ports[id] = port;
+    c->quiesced[id] = true;         /* until start() is done */
+    r = port->class->start(port, err, err_size);
+    if (r) {
+        c->ports[id] = NULL;
+        port->class->destroy(port);
+        return r;
+    }
+    env_changed(&c->env, port);
+    VLOG_INFO("port %s: added (%s)", spec->name, spec->path);
+    return 0;
+}
+
+static void
+remove_port(struct control *c, struct port *port)
+{
+    env_quiesce(&c->env, port);
+    c->ports[port->id] = NULL;
+    c->quiesced[port->id] = false;
+    fdb_flush(c->fdb, port->id);
+
+    struct stats_port_info *info = &port->stats->info;
+    stats_port_info_begin(info);
+    info->in_use = 0;
+    stats_port_info_end(info);
+    port->class->destroy(port);
+}
+
+/* ---- The control socket ------------------------------------------------- */
+
+static int
+ctl_add_port(const struct port_spec *spec, char *err, size_t err_size,
+             void *aux)
+{
+    return add_port(aux, spec, err, err_size);
+}
+
+static int
+ctl_del_port(const char *name, char *err, size_t err_size, void *aux)
+{
+    struct control *c = aux;
+    struct port *port = find_port(c, name);
+    if (!port) {
+        snprintf(err, err_size, "no port named %s", name);
+        return -ENOENT;
+    }
+    remove_port(c, port);
+    VLOG_INFO("port %s: deleted", name);
+    return 0;
+}
+
+static int
+ctl_fdb_flush(const char *name, char *err, size_t err_size, void *aux)
+{
+    struct control *c = aux;
+    if (!name) {
+        fdb_flush(c->fdb, -1);
+        return 0;
+    }
+    struct port *port = find_port(c, name);
+    if (!port) {
+        snprintf(err, err_size, "no port named %s", name);
+        return -ENOENT;
+    }
+    fdb_flush(c->fdb, port->id);
+    return 0;
+}
+
+struct fdb_json_ctx {
+    struct control *c;
+    struct json *j;
+};
+
+static void
+fdb_json_entry(const uint8_t mac[6], uint16_t port_id, uint32_t age,
+               void *aux)
+{
+    struct fdb_json_ctx *ctx = aux;
+    const struct port *port = port_id < STATS_MAX_PORTS
+                              ? ctx->c->ports[port_id] : NULL;
+    char text[18];
+    snprintf(text, sizeof text, "%02x:%02x:%02x:%02x:%02x:%02x",
+             mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
+    json_object_begin(ctx->j);
+    json_key_string(ctx->j, "mac", text);
+    json_key_string(ctx->j, "port", port ? port->name : "?");
+    json_key_u64(ctx->j, "age", age);
+    json_object_end(ctx->j);
+}
+
+static void
+ctl_fdb_json(struct json *j, void *aux)
+{
+    struct fdb_json_ctx ctx = { aux, j };
+    fdb_dump(ctx.c->fdb, READ_ONCE(ctx.c->clock_sec), fdb_json_entry, &ctx);
+}
+
+static int
+ctl_stats_fd(void *aux)
+{
+    return stats_open_readonly(((struct control *) aux)->stats_fd);
+}
+
+static const struct ctl_ops ctl_ops = {
+    .add_port = ctl_add_port,
+    .del_port = ctl_del_port,
+    .fdb_flush = ctl_fdb_flush,
+    .fdb_json = ctl_fdb_json,
+    .get_stats_fd = ctl_stats_fd,
+};
+
+/* ---- Loop --------------------------------------------------------------- */
+
+static uint32_t
+monotonic_sec(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint32_t) ts.tv_sec + 1;    /* never 0: 0 means "never" */
+}
+
+static void
+on_timer(struct port_watch *w, uint32_t events)
+{
+    struct control *c = CONTAINER_OF(w, struct control, timer_watch);
+    uint64_t expirations;
+    if (read(w->fd, &expirations, sizeof expirations) < 0) {
+        return;
+    }
+    WRITE_ONCE(c->clock_sec, monotonic_sec());
+    for (unsigned p = 0; p < STATS_MAX_PORTS; p++) {
+        if (c->ports[p] && c->ports[p]->class->tick) {
+            c->ports[p]->class->tick(c->ports[p]);
+        }
+    }
+}
+
+static void
+on_signal(struct port_watch *w, uint32_t events)
+{
+    struct control *c = CONTAINER_OF(w, struct control, signal_watch);
+    struct signalfd_siginfo si;
+    if (read(w->fd, &si, sizeof si) == sizeof si) {
+        VLOG_INFO("%s received, stopping", strsignal(si.ssi_signo));
+        c->stopping = true;
+    }
+}
+
+static void
+on_ctl(struct port_watch *w, uint32_t events)
+{
+    struct control *c = CONTAINER_OF(w, struct control, ctl_watch);
+    ctl_server_run_once(c->ctl);
+}
+
+int
+control_run(struct control *c)
+{
+    while (!c->stopping) {
+        struct epoll_event evs[16];
+        int n = epoll_wait(c->epfd, evs, 16, -1);
+        if (n < 0 && errno != EINTR) {
+            VLOG_ERR("epoll_wait: %s", strerror(errno));
+            return -errno;
+        }
+        for (int i = 0; i < n && !c->stopping; i++) {
+            struct port_watch *w = evs[i].data.ptr;
+            w->cb(w, evs[i].events);
+        }
+    }
+    return 0;
+}
+
+/* ---- Setup and teardown ------------------------------------------------- */
+
+static int
+setup_loop_fds(struct control *c)
+{
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGTERM);
+    c->signal_watch.fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+    c->signal_watch.cb = on_signal;
+
+    c->timer_watch.fd = timerfd_create(CLOCK_MONOTONIC,
+                                       TFD_CLOEXEC | TFD_NONBLOCK);
+    c->timer_watch.cb = on_timer;
+    struct itimerspec its = {
+        .it_interval = { 0, TICK_MS * 1000000L },
+        .it_value = { 0, TICK_MS * 1000000L },
+    };
+    if (c->signal_watch.fd < 0 || c->timer_watch.fd < 0
+        || timerfd_settime(c->timer_watch.fd, 0, &its, NULL) < 0) {
+        return -errno;
+    }
+    env_watch(&c->env, &c->signal_watch);
+    env_watch(&c->env, &c->timer_watch);
+    return 0;
+}
+
+static int
+last_online_cpu(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int) n - 1 : 0;
+}
+
+static int
+start_workers(struct control *c, const struct options *opts, char *err,
+              size_t err_size)
+{
+    int default_cpu = last_online_cpu();
+    c->n_workers = opts->n_cores ? opts->n_cores : 1;
+    c->stats->hdr.n_workers = c->n_workers;
+    for (unsigned i = 0; i < c->n_workers; i++) {
+        int cpu = opts->n_cores ? opts->cores[i] : default_cpu;
+        int r = worker_create(i, cpu, c->fdb, &c->clock_sec,
+                              &c->stats->workers[i], &c->workers[i]);
+        if (r) {
+            snprintf(err, err_size, "cannot start worker on cpu %d: %s", cpu,
+                     strerror(-r));
+            c->n_workers = i;
+            return r;
+        }
+    }
+    return 0;
+}
+
+/* Keeps the control thread off the workers' CPUs when there is another. */
+static void
+pin_control_thread(const struct control *c)
+{
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    for (long cpu = 0; cpu < n && cpu < CPU_SETSIZE; cpu++) {
+        CPU_SET(cpu, &set);
+    }
+    for (unsigned w = 0; w < c->n_workers; w++) {
+        CPU_CLR(worker_cpu(c->workers[w]), &set);
+    }
+    if (CPU_COUNT(&set)) {
+        pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+    }
+}
+
+int
+control_create(const struct options *opts, struct control **cp, char *err,
+               size_t err_size)
+{
+    struct control *c = calloc(1, sizeof *c);
+    if (!c) {
+        snprintf(err, err_size, "out of memory");
+        return -ENOMEM;
+    }
+    c->env = (struct port_env) {
+        env_watch, env_unwatch, env_quiesce, env_changed, env_learn,
+    };
+    c->clock_sec = monotonic_sec();
+    c->stats_fd = -1;
+    c->epfd = epoll_create1(EPOLL_CLOEXEC);
+
+    int r = stats_create(&c->stats, &c->stats_fd);
+    if (r) {
+        snprintf(err, err_size, "cannot create the stats segment: %s",
+                 strerror(-r));
+        goto out_destroy;
+    }
+    c->fdb = fdb_create(8192, opts->fdb_aging);
+    if (!c->fdb || c->epfd < 0 || (r = setup_loop_fds(c)) != 0) {
+        snprintf(err, err_size, "cannot set up the control thread: %s",
+                 strerror(r ? -r : ENOMEM));
+        goto out_destroy;
+    }
+    r = ctl_server_create(opts->control_path, &ctl_ops, c, &c->ctl, err,
+                          err_size);
+    if (r) {
+        goto out_destroy;
+    }
+    c->ctl_watch.fd = ctl_server_fd(c->ctl);
+    c->ctl_watch.cb = on_ctl;
+    env_watch(&c->env, &c->ctl_watch);
+
+    r = start_workers(c, opts, err, err_size);
+    if (r) {
+        goto out_destroy;
+    }
+    pin_control_thread(c);
+    for (unsigned i = 0; i < opts->n_ports; i++) {
+        r = add_port(c, &opts->ports[i], err, err_size);
+        if (r) {
+            goto out_destroy;
+        }
+    }
+    *cp = c;
+    return 0;
+
+out_destroy:
+    control_destroy(c);
+    return r ? r : -ENOMEM;
+}
+
+void
+control_destroy(struct control *c)
+{
+    if (!c) {
+        return;
+    }
+    for (unsigned p = 0; p < STATS_MAX_PORTS; p++) {
+        if (c->ports[p]) {
+            remove_port(c, c->ports[p]);
+        }
+    }
+    for (unsigned w = 0; w < c->n_workers; w++) {
+        worker_destroy(c->workers[w]);
+    }
+    ctl_server_destroy(c->ctl);
+    fdb_destroy(c->fdb);
+    if (c->signal_watch.fd > 0) {
+        close(c->signal_watch.fd);
+    }
+    if (c->timer_watch.fd > 0) {
+        close(c->timer_watch.fd);
+    }
+    if (c->epfd >= 0) {
+        close(c->epfd);
+    }
+    if (c->stats_fd >= 0) {
+        close(c->stats_fd);
+    }
+    free(c);
+}
