@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh checkout on a fresh Debian 12 machine,
+# as root: installs the prerequisites (build tools, libraries, QEMU, DPDK,
+# busybox, tcpdump, UML), builds with warnings as errors, runs `make check`
+# (unit tests and integration tests against real peers).  Real-peer tests
+# fail, rather than skip, when a peer is missing (VU_REQUIRE_PEERS=1).
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=${VU_BUILD_DIR:-$top/build}
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "run-all: the integration tests need root (QEMU, hugepages, TAP, netns); run it with sudo" >&2
+    exit 1
+fi
+
+bash "$top/tests/install-deps.sh"
+
+cd "$top"
+autoreconf -fi >/dev/null
+mkdir -p "$build"
+cd "$build"
+"$top/configure" -q --enable-werror
+make -j"$(nproc)" >/dev/null
+export VU_REQUIRE_PEERS=1
+if ! make -j1 check; then
+    find "$build/tests" -name '*.log' -newer "$build/Makefile" \
+        -exec grep -l -E '^(FAIL|ERROR)' {} + 2>/dev/null | while read -r log; do
+        echo "===== $log"; tail -n 60 "$log"
+    done
+    cat "$build/test-suite.log" 2>/dev/null | tail -n 200
+    exit 1
+fi
+cat "$build/test-suite.log" 2>/dev/null | head -n 20
