@@ -4,6 +4,7 @@ lib_libvu_a_SOURCES = \
 	lib/gmem.c lib/gmem.h \
 	lib/json.c lib/json.h \
 	lib/log.c lib/log.h \
+	lib/spsc.c lib/spsc.h \
 	lib/stats.c lib/stats.h \
 	lib/tsc.c lib/tsc.h \
 	lib/util.h \

@@ -65,10 +65,13 @@ gmem_check_desc(const struct gmem *mem, const struct gmem_region_desc *d)
 }
 
 /* Only regular files (memfd, tmpfs, hugetlbfs) can back guest RAM; a pipe
- * or socket would fail in mmap() at best.  The file must cover what we
- * map, or touching the tail would raise SIGBUS in a worker. */
+ * or socket would fail in mmap() at best.  The file must cover what the
+ * region uses, or touching its tail would raise SIGBUS in a worker.
+ * Returns the length to map: 'need' rounded up to the file's block size,
+ * because hugetlbfs cannot munmap() part of a huge page (DPDK does the
+ * same); mapping past EOF within the last block is harmless. */
 static int
-gmem_check_fd(int fd, uint64_t map_size)
+gmem_check_fd(int fd, uint64_t need, uint64_t *map_size)
 {
     struct stat st;
 
@@ -81,8 +84,13 @@ gmem_check_fd(int fd, uint64_t map_size)
     if (!S_ISREG(st.st_mode)) {
         return -ENODEV;
     }
-    if (st.st_size < 0 || (uint64_t) st.st_size < map_size) {
+    if (st.st_size < 0 || (uint64_t) st.st_size < need) {
         return -EINVAL;
+    }
+    uint64_t blk = st.st_blksize > 0 ? (uint64_t) st.st_blksize : 1;
+    *map_size = need;
+    if (!(blk & (blk - 1)) && need + (blk - 1) > need) {
+        *map_size = (need + blk - 1) & ~(blk - 1);
     }
     return 0;
 }
@@ -90,14 +98,14 @@ gmem_check_fd(int fd, uint64_t map_size)
 int
 gmem_add(struct gmem *mem, const struct gmem_region_desc *desc, int fd)
 {
+    uint64_t map_size = 0;
     int err = gmem_check_desc(mem, desc);
     if (err) {
         return err;
     }
     /* Like libvhost-user, map from offset 0 of the fd: mmap_offset need
      * not be page aligned, mmap()'s offset must be. */
-    uint64_t map_size = desc->mmap_offset + desc->size;
-    err = gmem_check_fd(fd, map_size);
+    err = gmem_check_fd(fd, desc->mmap_offset + desc->size, &map_size);
     if (err) {
         return err;
     }

@@ -28,7 +28,8 @@ struct gmem_region {
     uint64_t mmap_offset;   /* offset of the region in the fd */
     uint8_t *va;            /* == mmap_base + mmap_offset */
     void *mmap_base;        /* what mmap() returned */
-    uint64_t mmap_size;     /* size + mmap_offset, what we mapped */
+    uint64_t mmap_size;     /* size + mmap_offset rounded up to the fd's
+                             * block size (huge page): what we mapped */
     int fd;                 /* kept open while mapped, -1 if closed */
 };
 

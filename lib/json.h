@@ -37,8 +37,9 @@ struct json {
     int error;                  /* 0 or -ENOMEM */
     bool pretty;
     bool want_key;              /* inside an object, a key is due */
-    unsigned depth;
-    bool not_first[JSON_MAX_DEPTH]; /* container at that depth has items */
+    unsigned depth;             /* containers open */
+    char open[JSON_MAX_DEPTH];  /* '{' or '[' of each open container */
+    bool not_first[JSON_MAX_DEPTH]; /* that container has items already */
 };
 
 void json_init(struct json *, bool pretty);

@@ -107,6 +107,8 @@ struct stats_worker {
     uint64_t busy_cycles;       /* TSC cycles in bursts that did work */
     uint64_t idle_cycles;       /* TSC cycles in empty polls */
     uint64_t bursts;            /* bursts that did work */
+    uint64_t handoff_lost;      /* frames handed over by another worker for
+                                   a port this one no longer owns */
     int32_t cpu;                /* written by the control thread at start */
     uint32_t in_use;
 } __cacheline_aligned;

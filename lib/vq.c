@@ -1,1 +1,544 @@
-/* placeholder */
+/* vq.c -- the device side of a split virtqueue: descriptor walk, used ring,
+ * notification, and the receive-side copy of a frame into guest buffers.
+ * Called by the vhost-user port (pmd/) from its owner worker, and by the
+ * control thread to set a ring up and read its base.
+ *
+ * The guest is untrusted and may rewrite its descriptors and rings while we
+ * read them.  So:
+ *   - each descriptor is copied once into a local (desc_read) and only the
+ *     local is validated and used; each ring slot is read once;
+ *   - avail.idx may not run ahead of us by more than the ring size, and a
+ *     head must be a valid index (else the ring is broken);
+ *   - a chain is bounded: at most 'size' descriptors in the main table and
+ *     at most 'entries' in an indirect table, which must be nonempty, a
+ *     multiple of 16 bytes, no larger than the ring, inside one region, and
+ *     not nested or combined with NEXT;
+ *   - every buffer is translated with its length, may not wrap, and must
+ *     have the direction the ring calls for; total length fits in 32 bits.
+ * The rings themselves are translated once (vq_translate_rings) and
+ * checked to lie wholly in mapped memory with their natural alignment.
+ *
+ * Multi-byte fields are little endian (virtio 1.x; legacy devices are
+ * native endian, the same on the little-endian hosts we target). */
+#include <config.h>
+
+#include "vq.h"
+
+#include <endian.h>
+#include <errno.h>
+#include <linux/virtio_net.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Largest virtio-net header we write (12 in practice). */
+#define VQ_HDR_MAX 64
+
+/* Reads one descriptor exactly once.  The compiler barrier matters: without
+ * it the compiler, which cannot see the guest's writes, could legitimately
+ * drop the local copy and load a field from guest memory again after we
+ * validated it.  memcpy also copes with an indirect table that is not
+ * 16-byte aligned (the spec does not require it to be). */
+static inline struct vring_desc
+desc_read(const struct vring_desc *p)
+{
+    struct vring_desc d;
+
+    memcpy(&d, p, sizeof d);
+    __asm__ volatile("" ::: "memory");
+    return d;
+}
+
+static bool
+is_pow2(unsigned x)
+{
+    return x && !(x & (x - 1));
+}
+
+int
+vq_setup(struct vq *vq, const struct gmem *mem, uint16_t size,
+         struct vring_desc *desc, struct vring_avail *avail,
+         struct vring_used *used, uint16_t base)
+{
+    if (!is_pow2(size) || size > VQ_MAX_SIZE || !desc || !avail || !used
+        || (uintptr_t) desc % 16 || (uintptr_t) avail % 2
+        || (uintptr_t) used % 4) {
+        return -EINVAL;
+    }
+    vq->desc = desc;
+    vq->avail = avail;
+    vq->used = used;
+    vq->mem = mem;
+    vq->size = size;
+    vq->mask = size - 1;
+    vq->last_avail = base;
+    vq->avail_idx = base;
+    vq->used_idx = base;
+    vq->published_used = base;
+    vq->signalled_used = base;
+    vq->signalled_used_valid = false;
+    vq->cache.last = NULL;
+    return 0;
+}
+
+/* Translates one ring part, checking alignment in both address spaces: a
+ * front end controls mmap_offset, so an aligned QVA does not imply an
+ * aligned pointer, and the index loads must not be split. */
+static void *
+ring_part(const struct gmem *mem, uint64_t qva, uint64_t size,
+          uintptr_t align)
+{
+    if (qva % align) {
+        return NULL;
+    }
+    void *p = gmem_qva_to_va(mem, qva, size);
+    return p && (uintptr_t) p % align ? NULL : p;
+}
+
+int
+vq_translate_rings(const struct gmem *mem, uint16_t size, uint64_t desc_qva,
+                   uint64_t avail_qva, uint64_t used_qva,
+                   struct vring_desc **descp, struct vring_avail **availp,
+                   struct vring_used **usedp)
+{
+    if (!is_pow2(size) || size > VQ_MAX_SIZE || desc_qva % 16
+        || avail_qva % 2 || used_qva % 4) {
+        return -EINVAL;
+    }
+    /* Sizes include used_event / avail_event (EVENT_IDX). */
+    void *desc = ring_part(mem, desc_qva, 16 * (uint64_t) size, 16);
+    void *avail = ring_part(mem, avail_qva, 6 + 2 * (uint64_t) size, 2);
+    void *used = ring_part(mem, used_qva, 6 + 8 * (uint64_t) size, 4);
+    if (!desc || !avail || !used) {
+        /* Distinguish a misaligned mapping from an unmapped range. */
+        bool mapped = gmem_qva_to_va(mem, desc_qva, 16 * (uint64_t) size)
+                      && gmem_qva_to_va(mem, avail_qva, 6 + 2 * size)
+                      && gmem_qva_to_va(mem, used_qva, 6 + 8 * size);
+        return mapped ? -EINVAL : -EFAULT;
+    }
+    *descp = desc;
+    *availp = avail;
+    *usedp = used;
+    return 0;
+}
+
+void
+vq_start(struct vq *vq)
+{
+    /* We busy-poll, so a kick would only cost the guest a VM exit.  With
+     * EVENT_IDX the guest ignores this flag and looks at avail_event
+     * instead; we leave avail_event alone: the guest then kicks at most
+     * once per wrap of the 16-bit index, which is harmless. */
+    WRITE_ONCE(vq->used->flags, htole16(VRING_USED_F_NO_NOTIFY));
+}
+
+uint16_t
+vq_get_base(const struct vq *vq)
+{
+    return vq->last_avail;
+}
+
+int
+vq_begin(struct vq *vq)
+{
+    /* Acquire: the ring slots and descriptors the guest wrote before
+     * bumping idx must be read after it. */
+    uint16_t idx = le16toh(LOAD_ACQUIRE(vq->avail->idx));
+    uint16_t n = idx - vq->last_avail;
+
+    if (unlikely(n > vq->size)) {
+        return -VQ_BROKEN;
+    }
+    vq->avail_idx = idx;
+    return n;
+}
+
+void
+vq_prefetch(const struct vq *vq, unsigned n)
+{
+    uint16_t avail = (uint16_t) (vq->avail_idx - vq->last_avail);
+    n = MIN(n, avail);
+    for (unsigned i = 0; i < n; i++) {
+        uint16_t head = le16toh(READ_ONCE(vq->avail->ring[(uint16_t) (
+                                    vq->last_avail + i) & vq->mask]));
+        if (likely(head < vq->size)) {
+            __builtin_prefetch(&vq->desc[head]);
+        }
+    }
+}
+
+/* State of one descriptor walk. */
+struct walk {
+    struct vq_seg *segs;
+    unsigned max_segs;
+    unsigned n_segs;
+    uint64_t total;
+};
+
+/* Translates [gpa, gpa + len) as far as it is contiguous in one region.
+ * The cache hit is inlined here because it runs for every descriptor; the
+ * miss goes to gmem (same test, then a region scan). */
+static inline void *
+vq_translate(struct vq *vq, uint64_t gpa, uint64_t len, uint64_t *contig)
+{
+    const struct gmem_region *r = vq->cache.last;
+
+    if (likely(r)) {
+        uint64_t off = gpa - r->gpa;
+        if (likely(off < r->size && len <= r->size - off)) {
+            *contig = len;
+            return r->va + off;
+        }
+    }
+    return gmem_gpa_to_va_partial(vq->mem, &vq->cache, gpa, len, contig);
+}
+
+/* Appends one buffer to the walk, as one piece per region it touches. */
+static int
+walk_add_buf(struct vq *vq, struct walk *w, uint64_t addr, uint32_t len)
+{
+    w->total += len;
+    if (unlikely(w->total > UINT32_MAX)) {
+        return -VQ_BAD_DESC;
+    }
+    if (unlikely(range_wraps(addr, len))) {
+        return -VQ_BAD_ADDR;
+    }
+    while (len) {
+        uint64_t contig;
+        uint8_t *p = vq_translate(vq, addr, len, &contig);
+        if (unlikely(!p)) {
+            return -VQ_BAD_ADDR;
+        }
+        if (unlikely(w->n_segs >= w->max_segs)) {
+            return -VQ_BAD_DESC;
+        }
+        w->segs[w->n_segs].addr = p;
+        w->segs[w->n_segs].len = contig;
+        w->n_segs++;
+        addr += contig;
+        len -= contig;
+    }
+    return 0;
+}
+
+/* Validates an indirect descriptor 'd' and returns its table, setting
+ * '*n_entries'; NULL with '*err' set if it is bad. */
+static const struct vring_desc *
+walk_indirect(struct vq *vq, const struct vring_desc *d, bool nested,
+              uint32_t *n_entries, int *err)
+{
+    uint16_t flags = le16toh(d->flags);
+    uint32_t len = le32toh(d->len);
+
+    *err = -VQ_BAD_DESC;
+    if (!vq->indirect || nested || (flags & VRING_DESC_F_NEXT)
+        || !len || len % 16 || len / 16 > vq->size) {
+        return NULL;
+    }
+    const struct vring_desc *table = gmem_gpa_to_va(vq->mem, &vq->cache,
+                                                    le64toh(d->addr), len);
+    if (!table) {
+        *err = -VQ_BAD_ADDR;
+        return NULL;
+    }
+    *n_entries = len / 16;
+    return table;
+}
+
+/* Walks the chain starting at 'head'.  Zero or more descriptors of the
+ * main table may be followed by one indirect descriptor, whose table then
+ * holds the rest of the chain.  The hop bound is the size of the table
+ * being walked: a chain of exactly that many descriptors is fine, one more
+ * hop can only be a loop (next = self, a 2-cycle, a ring-long cycle). */
+static int
+vq_walk(struct vq *vq, uint16_t head, bool writable, struct walk *w)
+{
+    const struct vring_desc *table = vq->desc;
+    uint32_t n_entries = vq->size;
+    uint32_t n_hops = 0;
+    uint32_t idx = head;
+    bool nested = false;
+    int err;
+
+    for (;;) {
+        struct vring_desc d = desc_read(&table[idx]);
+        uint16_t flags = le16toh(d.flags);
+
+        if (flags & VRING_DESC_F_INDIRECT) {
+            /* The direction flag of this descriptor is to be ignored. */
+            table = walk_indirect(vq, &d, nested, &n_entries, &err);
+            if (!table) {
+                return err;
+            }
+            nested = true;
+            n_hops = 0;
+            idx = 0;
+            continue;
+        }
+        if (unlikely(!(flags & VRING_DESC_F_WRITE) == writable)) {
+            return -VQ_BAD_DESC;
+        }
+        uint32_t len = le32toh(d.len);
+        if (len) {
+            err = walk_add_buf(vq, w, le64toh(d.addr), len);
+            if (unlikely(err)) {
+                return err;
+            }
+        }
+        if (!(flags & VRING_DESC_F_NEXT)) {
+            return 0;
+        }
+        idx = le16toh(d.next);
+        if (unlikely(++n_hops >= n_entries || idx >= n_entries)) {
+            return -VQ_BAD_DESC;
+        }
+    }
+}
+
+int
+vq_pop(struct vq *vq, bool writable, struct vq_seg *segs, unsigned max_segs,
+       struct vq_chain *chain)
+{
+    if (vq->last_avail == vq->avail_idx) {
+        return -VQ_EMPTY;
+    }
+    uint16_t head = le16toh(READ_ONCE(vq->avail->ring[vq->last_avail
+                                                      & vq->mask]));
+    if (unlikely(head >= vq->size)) {
+        return -VQ_BROKEN;
+    }
+    vq->last_avail++;
+
+    /* n_segs is 16 bits wide; VQ_MAX_SEGS is the documented bound. */
+    struct walk w = {
+        .segs = segs,
+        .max_segs = MIN(max_segs, VQ_MAX_SEGS),
+    };
+    int err = vq_walk(vq, head, writable, &w);
+
+    chain->head = head;
+    chain->n_segs = err ? 0 : w.n_segs;
+    chain->len = err ? 0 : (uint32_t) w.total;
+    return err;
+}
+
+void
+vq_push(struct vq *vq, uint16_t head, uint32_t len)
+{
+    struct vring_used_elem *e = &vq->used->ring[vq->used_idx & vq->mask];
+
+    /* Plain stores: the guest may read them only after vq_end()'s release
+     * store of used.idx. */
+    e->id = htole32(head);
+    e->len = htole32(len);
+    vq->used_idx++;
+}
+
+/* Whether the guest wants an interrupt for used entries [old, new). */
+static bool
+vq_need_notify(struct vq *vq, uint16_t old_used, uint16_t new_used)
+{
+    if (!vq->event_idx) {
+        uint16_t flags = le16toh(READ_ONCE(vq->avail->flags));
+        return !(flags & VRING_AVAIL_F_NO_INTERRUPT);
+    }
+    bool valid = vq->signalled_used_valid;
+    uint16_t old = valid ? vq->signalled_used : old_used;
+
+    /* As Linux vhost: remember where this decision was taken, notify
+     * unconditionally the first time (we know nothing of the past). */
+    vq->signalled_used = new_used;
+    vq->signalled_used_valid = true;
+    if (!valid) {
+        return true;
+    }
+    uint16_t used_event = le16toh(READ_ONCE(vq->avail->ring[vq->size]));
+    return vring_need_event(used_event, new_used, old);
+}
+
+enum vq_notify
+vq_end(struct vq *vq)
+{
+    uint16_t new_used = vq->used_idx;
+    uint16_t old_used = vq->published_used;
+
+    if (new_used == old_used) {
+        return VQ_NOTIFY_NONE;
+    }
+    STORE_RELEASE(vq->used->idx, htole16(new_used));
+    vq->published_used = new_used;
+
+    /* The guest writes used_event / flags, then re-reads used.idx; we
+     * write used.idx, then read used_event / flags.  Without a full fence
+     * both sides can miss the other's store and the guest sleeps forever
+     * on a packet we delivered. */
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    if (!vq_need_notify(vq, old_used, new_used) || vq->call_fd < 0) {
+        return VQ_NOTIFY_SUPPRESSED;
+    }
+    /* An eventfd adds 1; a pipe wakes its reader.  EAGAIN (counter or pipe
+     * full) means a wakeup is pending anyway; EPIPE means nobody listens.
+     * Either way there is nothing better to do. */
+    uint64_t one = 1;
+    if (write(vq->call_fd, &one, sizeof one) < 0) {
+        /* ignored, see above */
+    }
+    return VQ_NOTIFY_SENT;
+}
+
+/* A write position in a list of pieces, for the receive copy. */
+struct seg_cursor {
+    const struct vq_seg *seg;   /* current piece, never of length 0 */
+    uint32_t off;               /* bytes already written into it */
+};
+
+/* Copies 'len' bytes at the cursor, in the largest contiguous pieces.  The
+ * caller has checked that the pieces can hold them. */
+static void
+cursor_write(struct seg_cursor *c, const uint8_t *src, uint32_t len)
+{
+    while (len) {
+        uint32_t n = MIN(len, c->seg->len - c->off);
+        memcpy(c->seg->addr + c->off, src, n);
+        src += n;
+        len -= n;
+        c->off += n;
+        if (c->off == c->seg->len) {
+            c->seg++;
+            c->off = 0;
+        }
+    }
+}
+
+/* Gives back, with length 0, the 'n' chains pushed since 'used_start' and
+ * the bad chain 'head': the frame is dropped, the buffers are not. */
+static void
+enq_give_back(struct vq *vq, uint16_t used_start, uint16_t head)
+{
+    for (uint16_t i = used_start; i != vq->used_idx; i++) {
+        vq->used->ring[i & vq->mask].len = 0;
+    }
+    vq_push(vq, head, 0);
+}
+
+/* Pops receive chains into 'segs' until they hold 'needed' bytes (one
+ * chain without MRG_RXBUF), pushing each with the bytes it will get.
+ * Returns the number of chains, or -error with the ring in a state the
+ * caller either keeps (bad chain, given back) or rolls back. */
+static int
+enq_reserve(struct vq *vq, uint64_t needed, struct vq_seg *segs,
+            unsigned *n_segs)
+{
+    uint16_t used_start = vq->used_idx;
+    uint64_t have = 0;
+    unsigned n = 0;
+    int n_chains = 0;
+
+    while (have < needed) {
+        struct vq_chain c;
+        int err = vq_pop(vq, true, segs + n, VQ_MAX_SEGS - n, &c);
+        if (err == -VQ_EMPTY) {
+            return -VQ_NO_BUFS;
+        } else if (err == -VQ_BAD_DESC || err == -VQ_BAD_ADDR) {
+            enq_give_back(vq, used_start, c.head);
+            return err;
+        } else if (err) {
+            return err;
+        }
+        if (!vq->mrg_rxbuf && c.len < needed) {
+            return -VQ_TOO_BIG;
+        }
+        vq_push(vq, c.head, MIN(c.len, needed - have));
+        have += c.len;
+        n += c.n_segs;
+        n_chains++;
+    }
+    *n_segs = n;
+    return n_chains;
+}
+
+int
+vq_enqueue(struct vq *vq, const struct vq_seg *src, unsigned n_src,
+           uint32_t len)
+{
+    struct vq_seg segs[VQ_MAX_SEGS];
+    uint16_t last_avail = vq->last_avail;
+    uint16_t used_idx = vq->used_idx;
+    uint32_t hdr_size = MIN(vq->hdr_size, VQ_HDR_MAX);
+    unsigned n_segs = 0;
+
+    if (vq->last_avail == vq->avail_idx) {
+        return -VQ_NO_BUFS;
+    }
+    int n_chains = enq_reserve(vq, (uint64_t) hdr_size + len, segs, &n_segs);
+    if (n_chains < 0) {
+        if (n_chains != -VQ_BAD_DESC && n_chains != -VQ_BAD_ADDR) {
+            vq->last_avail = last_avail;    /* nothing consumed */
+            vq->used_idx = used_idx;
+        }
+        return n_chains;
+    }
+
+    /* The header is written into the byte stream the chains form, so it
+     * may straddle pieces (and, with tiny buffers, chains) like Linux
+     * vhost-net does.  num_buffers exists when the header is 12 bytes and
+     * must then be 1 without MRG_RXBUF. */
+    uint8_t hdr[VQ_HDR_MAX] = { 0 };
+    size_t nb_off = offsetof(struct virtio_net_hdr_mrg_rxbuf, num_buffers);
+    if (hdr_size >= sizeof(struct virtio_net_hdr_mrg_rxbuf)) {
+        uint16_t nb = htole16((uint16_t) n_chains);
+        memcpy(hdr + nb_off, &nb, sizeof nb);
+    }
+    struct seg_cursor c = { .seg = segs, .off = 0 };
+    if (hdr_size) {
+        cursor_write(&c, hdr, hdr_size);
+    }
+    for (unsigned i = 0; i < n_src && len; i++) {
+        uint32_t n = MIN(src[i].len, len);
+        cursor_write(&c, src[i].addr, n);
+        len -= n;
+    }
+    return 0;
+}
+
+uint32_t
+vq_segs_copy_out(const struct vq_seg *src, unsigned n_src, uint32_t skip,
+                 uint8_t *dst, uint32_t len)
+{
+    uint32_t done = 0;
+
+    for (unsigned i = 0; i < n_src && done < len; i++) {
+        if (skip >= src[i].len) {
+            skip -= src[i].len;
+            continue;
+        }
+        uint32_t n = MIN(src[i].len - skip, len - done);
+        memcpy(dst + done, src[i].addr + skip, n);
+        done += n;
+        skip = 0;
+    }
+    return done;
+}
+
+int
+vq_segs_skip(struct vq_seg **segsp, unsigned n_segs, uint32_t n)
+{
+    struct vq_seg *segs = *segsp;
+    unsigned i = 0;
+
+    /* Pieces that end at or before byte 'n' go entirely (so do empty
+     * ones), leaving the first piece that still holds data. */
+    while (i < n_segs && n >= segs[i].len) {
+        n -= segs[i].len;
+        i++;
+    }
+    if (i == n_segs && n) {
+        return -1;
+    }
+    if (i < n_segs) {
+        segs[i].addr += n;
+        segs[i].len -= n;
+    }
+    *segsp = segs + i;
+    return n_segs - i;
+}

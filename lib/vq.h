@@ -123,6 +123,12 @@ uint16_t vq_get_base(const struct vq *);
  * are available (0..size) or -VQ_BROKEN. */
 int vq_begin(struct vq *);
 
+/* Owner, after vq_begin: starts loading the descriptors of the next 'n'
+ * available chains into the cache, so that walking them does not stall on
+ * one cache miss after another (the guest wrote them on another CPU).
+ * Only a hint: nothing is validated or consumed. */
+void vq_prefetch(const struct vq *, unsigned n);
+
 /* Owner: pops the next available chain, translating its buffers into
  * 'segs' (at most 'max_segs').  'writable' selects the direction the
  * buffers must have: false for a ring the guest transmits on, true for its

@@ -27,6 +27,14 @@
  *   4. rx_release: the source chains go back to the guest, one used-index
  *      store, one notification check.
  *
+ * Cross-worker traffic.  Only the worker that owns a port's transmit queue
+ * writes into it.  A frame for a port another worker owns is copied into a
+ * single-producer/single-consumer ring towards that worker (conf->remote),
+ * which drains its incoming rings at every pass and transmits from there.
+ * A full ring loses the copy; the loss is counted by the producer in the
+ * handoff and moved by the consumer into the egress queue's tx drops
+ * (dst_ring_full), so that every counter keeps a single writer.
+ *
  * Counters are plain single-writer stores into the stats segment. */
 #include <config.h>
 #include "worker.h"
@@ -38,6 +46,7 @@
 #include <string.h>
 
 #include "fdb.h"
+#include "spsc.h"
 #include "log.h"
 #include "tsc.h"
 
@@ -58,13 +67,40 @@ struct worker {
     const uint32_t *clock_sec;
     struct stats_worker *stats;
     pthread_t thread;
+    bool joined;
     size_t alloc_size;
 
+    unsigned n_workers;
+    struct handoff *to[STATS_MAX_WORKERS];      /* we produce */
+    struct handoff *from[STATS_MAX_WORKERS];    /* we consume */
+    bool handoff_pending[STATS_MAX_WORKERS];    /* to[i] needs a publish */
+
     struct pkt pkts[PORT_BURST];
+    struct pkt hpkts[PORT_BURST];
+    struct vq_seg hsegs[PORT_BURST];
     uint16_t results[PORT_BURST];
     uint16_t n_out[STATS_MAX_PORTS];
     struct pkt *out[STATS_MAX_PORTS][PORT_BURST];
     struct vq_seg pool[PORT_SEG_POOL];
+};
+
+/* Frames from one worker to another. */
+struct handoff {
+    struct spsc *ring;
+    uint64_t lost[STATS_MAX_PORTS];     /* producer: ring full, by port */
+    uint64_t lost_total;                /* producer */
+    uint64_t lost_seen[STATS_MAX_PORTS]; /* consumer: already counted */
+    uint64_t lost_total_seen;           /* consumer */
+};
+
+#define HANDOFF_SLOTS 512
+#define HANDOFF_MAX_FRAME (VU_MAX_MTU + 18)
+
+struct handoff_frame {
+    uint16_t port;
+    uint16_t pad;
+    uint32_t len;
+    uint8_t data[HANDOFF_MAX_FRAME];
 };
 
 static const struct worker_conf empty_conf;
@@ -93,6 +129,41 @@ out_add(struct worker *w, uint16_t *dsts, unsigned *n_dsts, uint16_t dst,
     return true;
 }
 
+/* Copies 'pkt' into the ring towards worker 'to', for port 'dst'.  A full
+ * ring loses the copy and counts it (see the top of this file). */
+static void
+handoff_send(struct worker *w, unsigned to, uint16_t dst,
+             const struct pkt *pkt)
+{
+    struct handoff *h = w->to[to];
+    struct handoff_frame *f = spsc_reserve(h->ring);
+    if (unlikely(!f)) {
+        counter_add(&h->lost[dst], 1);
+        counter_add(&h->lost_total, 1);
+        return;
+    }
+    f->port = dst;
+    f->len = vq_segs_copy_out(pkt->segs, pkt->n_segs, 0, f->data,
+                              MIN(pkt->len, HANDOFF_MAX_FRAME));
+    w->handoff_pending[to] = true;
+}
+
+/* Queues 'pkt' for port 'dst', here or on the worker that owns it.
+ * Returns false if no worker can transmit to 'dst'. */
+static inline bool
+send_to(struct worker *w, const struct worker_conf *conf, uint16_t *dsts,
+        unsigned *n_dsts, uint16_t dst, struct pkt *pkt)
+{
+    if (likely(conf->txqs[dst].port)) {
+        return out_add(w, dsts, n_dsts, dst, pkt);
+    }
+    if (conf->remote[dst] >= 0) {
+        handoff_send(w, conf->remote[dst], dst, pkt);
+        return true;
+    }
+    return false;
+}
+
 /* Step 2 for one frame: returns 0 if queued to at least one destination,
  * else the drop reason + 1. */
 static uint16_t
@@ -119,10 +190,9 @@ classify(struct worker *w, const struct worker_conf *conf,
             if (dst == in->id) {
                 return PKT_DROP(DROP_NO_DESTINATION);
             }
-            if (!conf->txqs[dst].port) {
+            if (!send_to(w, conf, dsts, n_dsts, dst, pkt)) {
                 return PKT_DROP(DROP_PORT_DOWN);
             }
-            out_add(w, dsts, n_dsts, dst, pkt);
             return 0;
         }
     }
@@ -131,18 +201,17 @@ classify(struct worker *w, const struct worker_conf *conf,
     for (unsigned i = 0; i < conf->n_flood; i++) {
         uint16_t dst = conf->flood[i];
         if (dst != in->id) {
-            sent = out_add(w, dsts, n_dsts, dst, pkt);
+            sent |= send_to(w, conf, dsts, n_dsts, dst, pkt);
         }
     }
     return sent ? 0 : PKT_DROP(DROP_NO_DESTINATION);
 }
 
-/* Step 3: one transmit burst to port 'dst', counted on its queue. */
+/* Step 3: one transmit burst of 'n' frames, counted on the queue. */
 static void
-transmit(struct worker *w, const struct worker_txq *txq, uint16_t dst)
+transmit(struct worker *w, const struct worker_txq *txq, struct pkt **pkts,
+         unsigned n)
 {
-    unsigned n = w->n_out[dst];
-    struct pkt **pkts = w->out[dst];
     struct stats_dir *ts = txq->stats;
     txq->port->class->tx_burst(txq->port, txq->qid, pkts, n, w->results, ts);
 
@@ -157,7 +226,6 @@ transmit(struct worker *w, const struct worker_txq *txq, uint16_t dst)
     }
     counter_add(&ts->packets, packets);
     counter_add(&ts->bytes, bytes);
-    w->n_out[dst] = 0;
 }
 
 static unsigned
@@ -187,9 +255,80 @@ worker_forward(struct worker *w, const struct worker_conf *conf,
     counter_add(&rs->bytes, bytes);
 
     for (unsigned i = 0; i < n_dsts; i++) {
-        transmit(w, &conf->txqs[dsts[i]], dsts[i]);
+        uint16_t dst = dsts[i];
+        transmit(w, &conf->txqs[dst], w->out[dst], w->n_out[dst]);
+        w->n_out[dst] = 0;
+    }
+    for (unsigned i = 0; i < w->n_workers; i++) {
+        if (w->handoff_pending[i]) {
+            spsc_publish(w->to[i]->ring);
+            w->handoff_pending[i] = false;
+        }
     }
     in->class->rx_release(in, rxq->qid, w->pkts, n, rs);
+    return n;
+}
+
+/* Moves losses the producer counted into our egress queues' tx drops. */
+static void
+handoff_count_lost(struct handoff *h, const struct worker_conf *conf,
+                   struct stats_worker *st)
+{
+    uint64_t total = READ_ONCE(h->lost_total);
+    if (likely(total == h->lost_total_seen)) {
+        return;
+    }
+    h->lost_total_seen = total;
+    for (unsigned p = 0; p < STATS_MAX_PORTS; p++) {
+        uint64_t lost = READ_ONCE(h->lost[p]);
+        if (lost != h->lost_seen[p]) {
+            uint64_t *c = conf->txqs[p].port
+                          ? &conf->txqs[p].stats->drops[DROP_DST_RING_FULL]
+                          : &st->handoff_lost;
+            counter_add(c, lost - h->lost_seen[p]);
+            h->lost_seen[p] = lost;
+        }
+    }
+}
+
+/* Transmits what another worker handed us: frames are grouped by port in
+ * runs, so a burst of frames for one port is one tx_burst. */
+static unsigned
+handoff_drain(struct worker *w, const struct worker_conf *conf,
+              struct handoff *h)
+{
+    handoff_count_lost(h, conf, w->stats);
+    unsigned n = spsc_ready(h->ring, PORT_BURST);
+    struct pkt *run[PORT_BURST];
+    unsigned n_run = 0;
+    int run_port = -1;
+
+    for (unsigned i = 0; i <= n; i++) {
+        const struct handoff_frame *f = i < n
+            ? spsc_slot(h->ring, h->ring->tail + i) : NULL;
+        if (n_run && (!f || f->port != run_port)) {
+            const struct worker_txq *txq = &conf->txqs[run_port];
+            if (txq->port) {
+                transmit(w, txq, run, n_run);
+            } else {
+                counter_add(&w->stats->handoff_lost, n_run);
+            }
+            n_run = 0;
+        }
+        if (f) {
+            struct pkt *pkt = &w->hpkts[i];
+            w->hsegs[i].addr = (uint8_t *) f->data;
+            w->hsegs[i].len = f->len;
+            pkt->segs = &w->hsegs[i];
+            pkt->n_segs = 1;
+            pkt->len = f->len;
+            run[n_run++] = pkt;
+            run_port = f->port;
+        }
+    }
+    if (n) {
+        spsc_consume(h->ring, n);
+    }
     return n;
 }
 
@@ -214,6 +353,11 @@ worker_poll_once(struct worker *w)
         const struct worker_rxq *rxq = &conf->rxqs[i];
         if (likely(!READ_ONCE(rxq->port->broken))) {
             frames += worker_forward(w, conf, rxq, now);
+        }
+    }
+    for (unsigned i = 0; i < w->n_workers; i++) {
+        if (w->from[i]) {
+            frames += handoff_drain(w, conf, w->from[i]);
         }
     }
     return frames;
@@ -303,6 +447,31 @@ worker_create(unsigned id, int cpu, struct fdb *fdb, const uint32_t *clock_sec,
     return 0;
 }
 
+int
+worker_connect_all(struct worker **workers, unsigned n)
+{
+    for (unsigned a = 0; a < n; a++) {
+        workers[a]->n_workers = n;
+        for (unsigned b = 0; b < n; b++) {
+            if (a == b) {
+                continue;
+            }
+            struct handoff *h = calloc(1, sizeof *h);
+            int node = numa_available() >= 0
+                       ? numa_node_of_cpu(workers[b]->cpu) : -1;
+            if (!h || !(h->ring = spsc_create(HANDOFF_SLOTS,
+                                              sizeof(struct handoff_frame),
+                                              node))) {
+                free(h);
+                return -ENOMEM;
+            }
+            workers[a]->to[b] = h;
+            workers[b]->from[a] = h;
+        }
+    }
+    return 0;
+}
+
 struct worker_conf *
 worker_reconfigure(struct worker *w, struct worker_conf *conf)
 {
@@ -326,13 +495,28 @@ worker_reconfigure(struct worker *w, struct worker_conf *conf)
 }
 
 void
+worker_stop(struct worker *w)
+{
+    if (w && !w->joined) {
+        STORE_RELEASE(w->stop, true);
+        pthread_join(w->thread, NULL);
+        w->joined = true;
+    }
+}
+
+void
 worker_destroy(struct worker *w)
 {
     if (!w) {
         return;
     }
-    STORE_RELEASE(w->stop, true);
-    pthread_join(w->thread, NULL);
+    worker_stop(w);
+    for (unsigned i = 0; i < w->n_workers; i++) {
+        if (w->to[i]) {
+            spsc_destroy(w->to[i]->ring);
+            free(w->to[i]);
+        }
+    }
     if (w->pending != &empty_conf) {
         free(w->pending);
     }

@@ -49,6 +49,10 @@ struct worker_conf {
     unsigned n_flood;
     uint16_t flood[STATS_MAX_PORTS];            /* reachable port ids */
     struct worker_txq txqs[STATS_MAX_PORTS];    /* by port id */
+    int8_t remote[STATS_MAX_PORTS];             /* by port id: the worker
+                                                   that transmits to it when
+                                                   txqs[] has no port here,
+                                                   or -1 */
     struct worker_rxq rxqs[];                   /* n_rxqs entries */
 };
 
@@ -61,10 +65,19 @@ struct worker;
 int worker_create(unsigned id, int cpu, struct fdb *, const uint32_t *clock_sec,
                   struct stats_worker *, struct worker **wp);
 
+/* Control thread, before any configuration names a remote worker:
+ * creates the handoff rings between every pair of 'n' workers.  Returns 0
+ * or -ENOMEM. */
+int worker_connect_all(struct worker **workers, unsigned n);
+
 /* Control thread: hands 'conf' to the worker and waits until the worker
  * has adopted it.  Returns the configuration it retired (the caller frees
  * it; NULL for the initial empty one). */
 struct worker_conf *worker_reconfigure(struct worker *, struct worker_conf *);
+
+/* Control thread: stops and joins the thread (idempotent).  Stop every
+ * worker before destroying any: they share handoff rings. */
+void worker_stop(struct worker *);
 
 /* Control thread: stops and joins the thread, frees the worker and its
  * current configuration.  NULL is a no-op. */

@@ -98,6 +98,28 @@ place_queue(struct control *c, struct port *port, unsigned q,
     }
 }
 
+/* A worker that owns no transmit queue of a port hands its frames for that
+ * port to one that does. */
+static void
+place_remotes(struct control *c, struct worker_conf **confs)
+{
+    for (unsigned p = 0; p < STATS_MAX_PORTS; p++) {
+        int owner = -1;
+        for (unsigned w = 0; w < c->n_workers && owner < 0; w++) {
+            if (confs[w]->txqs[p].port) {
+                owner = (int) w;
+            }
+        }
+        for (unsigned w = 0; w < c->n_workers; w++) {
+            confs[w]->remote[p] = -1;
+            if (owner >= 0 && !confs[w]->txqs[p].port) {
+                confs[w]->remote[p] = (int8_t) owner;
+                confs[w]->flood[confs[w]->n_flood++] = p;
+            }
+        }
+    }
+}
+
 static void
 republish(struct control *c)
 {
@@ -122,6 +144,7 @@ republish(struct control *c)
         }
         stats_port_info_end(&port->stats->info);
     }
+    place_remotes(c, confs);
     for (unsigned w = 0; w < c->n_workers; w++) {
         free(worker_reconfigure(c->workers[w], confs[w]));
     }
@@ -295,9 +318,9 @@ fdb_json_entry(const uint8_t mac[6], uint16_t port_id, uint32_t age,
     snprintf(text, sizeof text, "%02x:%02x:%02x:%02x:%02x:%02x",
              mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
     json_object_begin(ctx->j);
-    json_key_string(ctx->j, "mac", text);
-    json_key_string(ctx->j, "port", port ? port->name : "?");
-    json_key_u64(ctx->j, "age", age);
+    json_kv_string(ctx->j, "mac", text);
+    json_kv_string(ctx->j, "port", port ? port->name : "?");
+    json_kv_u64(ctx->j, "age", age);
     json_object_end(ctx->j);
 }
 
@@ -437,7 +460,12 @@ start_workers(struct control *c, const struct options *opts, char *err,
             return r;
         }
     }
-    return 0;
+    int r = worker_connect_all(c->workers, c->n_workers);
+    if (r) {
+        snprintf(err, err_size, "cannot create the rings between workers: %s",
+                 strerror(-r));
+    }
+    return r;
 }
 
 /* Keeps the control thread off the workers' CPUs when there is another. */
@@ -524,6 +552,9 @@ control_destroy(struct control *c)
         if (c->ports[p]) {
             remove_port(c, c->ports[p]);
         }
+    }
+    for (unsigned w = 0; w < c->n_workers; w++) {
+        worker_stop(c->workers[w]);     /* all, before any ring is freed */
     }
     for (unsigned w = 0; w < c->n_workers; w++) {
         worker_destroy(c->workers[w]);

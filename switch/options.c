@@ -184,30 +184,81 @@ check_path(const struct port_spec *ps, size_t len, char *err, size_t es)
     return 0;
 }
 
+enum spec_key { KEY_CLIENT, KEY_QUEUES, KEY_MTU, KEY_FILTER, KEY_SNAPLEN,
+                N_KEYS };
+
+/* Which port types take which option. */
+static const struct {
+    const char *name;
+    unsigned types;             /* 1 << enum port_type */
+} spec_keys[N_KEYS] = {
+    [KEY_CLIENT] = { "client", 1u << PORT_VHOST },
+    [KEY_QUEUES] = { "queues", 1u << PORT_VHOST },
+    [KEY_MTU] = { "mtu", 1u << PORT_VHOST | 1u << PORT_TAP },
+    [KEY_FILTER] = { "filter", 1u << PORT_PCAP },
+    [KEY_SNAPLEN] = { "snaplen", 1u << PORT_PCAP },
+};
+
+/* Stores 'value' (not NULL) of option 'key' into 'ps'. */
+static int
+set_option_value(struct port_spec *ps, enum spec_key key, const char *value,
+                 char *err, size_t es)
+{
+    unsigned long v;
+    switch (key) {
+    case KEY_QUEUES:
+        if (parse_uint(value, 1, MAX_QUEUES, &v)) {
+            return fail(err, es, "port '%s': queues=%s out of range "
+                        "(1..%d)", ps->name, value, MAX_QUEUES);
+        }
+        ps->n_queues = v;
+        return 0;
+    case KEY_MTU:
+        if (parse_uint(value, MIN_MTU, VU_MAX_MTU, &v)) {
+            return fail(err, es, "port '%s': mtu=%s out of range (%d..%d)",
+                        ps->name, value, MIN_MTU, VU_MAX_MTU);
+        }
+        ps->mtu = v;
+        return 0;
+    case KEY_FILTER:
+        if (strlen(value) >= sizeof ps->filter) {
+            return fail(err, es, "port '%s': filter too long (at most %zu "
+                        "bytes)", ps->name, sizeof ps->filter - 1);
+        }
+        strcpy(ps->filter, value);
+        return 0;
+    case KEY_SNAPLEN:
+        if (parse_uint(value, 1, DEFAULT_SNAPLEN, &v)) {
+            return fail(err, es, "port '%s': snaplen=%s out of range "
+                        "(1..%d)", ps->name, value, DEFAULT_SNAPLEN);
+        }
+        ps->snaplen = v;
+        return 0;
+    default:
+        return fail(err, es, "port '%s': option '%s' takes no value",
+                    ps->name, spec_keys[key].name);
+    }
+}
+
 /* Parses one "KEY[=VALUE]" option of a SPEC into 'ps'.  'seen' is a bit
  * per key so that a key given twice is an error, not a silent override. */
 static int
 parse_one_option(struct port_spec *ps, char *opt, unsigned *seen,
                  char *err, size_t es)
 {
-    static const char *const keys[] = { "client", "queues", "mtu",
-                                        "filter", "snaplen" };
-    static const unsigned types[] = {
-        1u << PORT_VHOST, 1u << PORT_VHOST,
-        1u << PORT_VHOST | 1u << PORT_TAP, 1u << PORT_PCAP, 1u << PORT_PCAP,
-    };
     char *value = strchr(opt, '=');
     if (value) {
         *value++ = '\0';
     }
 
-    size_t k;
-    for (k = 0; k < ARRAY_SIZE(keys); k++) {
-        if (!strcmp(opt, keys[k]) && (types[k] & (1u << ps->type))) {
+    enum spec_key k;
+    for (k = 0; k < N_KEYS; k++) {
+        if (!strcmp(opt, spec_keys[k].name)
+            && (spec_keys[k].types & (1u << ps->type))) {
             break;
         }
     }
-    if (k == ARRAY_SIZE(keys)) {
+    if (k == N_KEYS) {
         return fail(err, es, "port '%s': unknown option '%s' for %s "
                     "(expected %s)", ps->name, opt, type_name(ps->type),
                     type_options(ps->type));
@@ -218,11 +269,7 @@ parse_one_option(struct port_spec *ps, char *opt, unsigned *seen,
     }
     *seen |= 1u << k;
 
-    if (k == 0) {               /* client: a flag */
-        if (value) {
-            return fail(err, es, "port '%s': option 'client' takes no "
-                        "value", ps->name);
-        }
+    if (k == KEY_CLIENT && !value) {
         ps->client = true;
         return 0;
     }
@@ -230,38 +277,7 @@ parse_one_option(struct port_spec *ps, char *opt, unsigned *seen,
         return fail(err, es, "port '%s': option '%s' needs a value "
                     "(%s=...)", ps->name, opt, opt);
     }
-
-    unsigned long v;
-    switch (k) {
-    case 1:
-        if (parse_uint(value, 1, MAX_QUEUES, &v)) {
-            return fail(err, es, "port '%s': queues=%s out of range "
-                        "(1..%d)", ps->name, value, MAX_QUEUES);
-        }
-        ps->n_queues = v;
-        return 0;
-    case 2:
-        if (parse_uint(value, MIN_MTU, VU_MAX_MTU, &v)) {
-            return fail(err, es, "port '%s': mtu=%s out of range (%d..%d)",
-                        ps->name, value, MIN_MTU, VU_MAX_MTU);
-        }
-        ps->mtu = v;
-        return 0;
-    case 3:
-        if (strlen(value) >= sizeof ps->filter) {
-            return fail(err, es, "port '%s': filter too long (at most %zu "
-                        "bytes)", ps->name, sizeof ps->filter - 1);
-        }
-        strcpy(ps->filter, value);
-        return 0;
-    default:
-        if (parse_uint(value, 1, DEFAULT_SNAPLEN, &v)) {
-            return fail(err, es, "port '%s': snaplen=%s out of range "
-                        "(1..%d)", ps->name, value, DEFAULT_SNAPLEN);
-        }
-        ps->snaplen = v;
-        return 0;
-    }
+    return set_option_value(ps, k, value, err, es);
 }
 
 /* Splits "PATH[,OPT...]" (modified in place) and fills 'ps'. */
@@ -398,7 +414,8 @@ options_usage(void)
 "  vuswitch --cores 2 --port vm1=vhost:/tmp/vm1.sock \\\n"
 "           --port vm2=vhost:/tmp/vm2.sock,queues=2\n"
 "  vuswitch --cores 1-2 --port a=vhost:/run/a.sock,client,mtu=9000 \\\n"
-"           --port host=tap:vu0 --port cap=pcap:/tmp/cap.pcap,filter=tcp port 80\n",
+"           --port host=tap:vu0 \\\n"
+"           --port 'cap=pcap:/tmp/cap.pcap,filter=tcp port 80'\n",
            STATS_MAX_PORTS, VU_DEFAULT_CONTROL, FDB_DEFAULT_AGING,
            MAX_QUEUES, STATS_NAME_SIZE - 1, MIN_MTU, VU_MAX_MTU,
            VU_DEFAULT_MTU);
