@@ -193,6 +193,7 @@ vring_stop(struct vhu_dev *dev, struct vhu_vring *vr)
         vr->base = vq_get_base(&vr->vq);
         vr->started = false;
         vr->mapped = false;
+        vr->was_enabled = false;
         VLOG_INFO("%s: vring %u stopped at %u", dev->name,
                   vring_index(dev, vr), vr->base);
     }
@@ -244,6 +245,7 @@ vring_start(struct vhu_dev *dev, struct vhu_vring *vr)
     if (!HAS(dev->features, VHU_F_PROTOCOL_FEATURES)) {
         vr->enabled = true;
     }
+    vr->was_enabled |= vr->enabled;
     VLOG_INFO("%s: vring %u started: size %u, base %u%s", dev->name, idx,
               vr->size, vr->base, vr->enabled ? "" : " (disabled)");
     dev_changed(dev);
@@ -676,6 +678,7 @@ h_set_vring_enable(struct vhu_dev *dev, struct vhu_msg *msg)
         dev_quiesce(dev);
     }
     vr->enabled = msg->payload.state.num != 0;
+    vr->was_enabled |= vr->enabled;
     if (live) {
         dev_changed(dev);
     }

@@ -13,8 +13,13 @@
  *   VHOST_USER_F_PROTOCOL_FEATURES was negotiated).
  * A vring is *live*, i.e. a worker may poll it, when it is started, its
  * size and addresses are set and translate into the current memory map,
- * and the device is not broken.  A live but disabled transmit ring is still
- * polled and its frames discarded (counted as ring_disabled).
+ * and the device is not broken.  A transmit ring that the front end
+ * disables after having enabled it is still polled and its frames
+ * discarded (counted as ring_disabled), as the spec asks.  A ring that has
+ * not been enabled yet is not polled at all: SET_VRING_ENABLE is not
+ * acknowledged, so a front end may queue frames before we have read it,
+ * and those must wait, not be thrown away (DPDK's virtio-user does this
+ * when it starts forwarding).
  *
  * Workers.  Before the device changes anything a worker may read (the
  * memory map, a vring's pointers, indexes or call fd, the negotiated
@@ -88,6 +93,7 @@ struct vhu_vring {
     int err_fd;                 /* -1 if none */
     bool started;               /* kicked and not stopped */
     bool enabled;               /* SET_VRING_ENABLE */
+    bool was_enabled;           /* enabled at some point since it started */
     bool mapped;                /* vq points into the current memory map */
 };
 

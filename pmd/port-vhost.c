@@ -437,8 +437,9 @@ vhost_queue_state(const struct port *port, unsigned qid, bool *rx_live,
     const struct port_vhost *pv = port_vhost_cast(port);
     const struct vhu_dev *dev = &pv->dev;
     bool ok = !READ_ONCE(port->broken);
-    *rx_live = ok && vhu_vring_is_live(dev, VHU_TXQ(qid));
-    *rx_discard = !dev->vrings[VHU_TXQ(qid)].enabled;
+    const struct vhu_vring *txr = &dev->vrings[VHU_TXQ(qid)];
+    *rx_live = ok && vhu_vring_is_live(dev, VHU_TXQ(qid)) && txr->was_enabled;
+    *rx_discard = !txr->enabled;
     *tx_live = ok && vhu_vring_is_live(dev, VHU_RXQ(qid))
                && dev->vrings[VHU_RXQ(qid)].enabled;
 }
