@@ -424,8 +424,9 @@ pcap_setup_buffers(struct port_pcap *pp, char *err, size_t err_size)
 static void
 pcap_undo_start(struct port_pcap *pp)
 {
+    /* First: the last flush below must not wait for a stuck sink either. */
+    STORE_RELEASE(pp->stop, true);
     if (pp->writer_running) {
-        STORE_RELEASE(pp->stop, true);
         uint64_t one = 1;
         if (write(pp->stop_fd, &one, sizeof one) < 0) {
             /* The writer also polls the stop flag every millisecond. */

@@ -77,8 +77,8 @@ struct port_tap {
     /* Control thread only. */
     int fd;                         /* /dev/net/tun, -1 until started */
     int sock;                       /* AF_INET datagram socket for ioctls */
-    bool link_up;                   /* IFF_UP and IFF_RUNNING, last tick */
-    bool gone;                      /* the interface no longer exists */
+    bool link_up;                   /* IFF_UP and IFF_RUNNING, last seen */
+    bool out_of_sight;              /* not in our network namespace now */
     bool read_error_logged;
     uint64_t kernel_drops_base;     /* the kernel's tx_dropped at start */
 
@@ -411,18 +411,28 @@ tap_read_kernel_drops(const struct port_tap *pt)
     return drops;
 }
 
-/* Re-reads IFF_UP / IFF_RUNNING.  Returns true if the state changed. */
+/* Re-reads IFF_UP / IFF_RUNNING.  Returns true if the state changed.  An
+ * interface we cannot see (moved to another network namespace: that works
+ * for a TAP and keeps our fd working; deleted: the reads will fail) keeps
+ * its last known state. */
 static bool
 tap_refresh_link(struct port_tap *pt)
 {
     struct ifreq ifr;
     memset(&ifr, 0, sizeof ifr);
     int r = tap_ifreq(pt, SIOCGIFFLAGS, &ifr);
-    bool gone = r == -ENODEV;
-    bool up = !r && (ifr.ifr_flags & IFF_UP) && (ifr.ifr_flags & IFF_RUNNING);
-    bool changed = up != pt->link_up || gone != pt->gone;
+    if (r) {
+        if (!pt->out_of_sight) {
+            VLOG_INFO("port %s: %s: %s; its link state is unknown from now "
+                      "on", pt->up.name, pt->ifname, strerror(-r));
+            pt->out_of_sight = true;
+        }
+        return false;
+    }
+    pt->out_of_sight = false;
+    bool up = (ifr.ifr_flags & IFF_UP) && (ifr.ifr_flags & IFF_RUNNING);
+    bool changed = up != pt->link_up;
     pt->link_up = up;
-    pt->gone = gone;
     return changed;
 }
 
@@ -603,7 +613,7 @@ tap_tick(struct port *port)
     bool changed = tap_refresh_link(pt);
     if (changed) {
         VLOG_INFO("port %s: %s is %s", port->name, pt->ifname,
-                  pt->gone ? "gone" : pt->link_up ? "up" : "down");
+                  pt->link_up ? "up" : "down");
     }
     int read_error = READ_ONCE(pt->read_error);
     if (read_error && !pt->read_error_logged) {
@@ -626,7 +636,7 @@ tap_queue_state(const struct port *port, unsigned qid, bool *rx_live,
                 bool *rx_discard, bool *tx_live)
 {
     const struct port_tap *pt = port_tap_cast(port);
-    bool ok = pt->fd >= 0 && !READ_ONCE(port->broken) && !pt->gone;
+    bool ok = pt->fd >= 0 && !READ_ONCE(port->broken);
     *rx_live = ok;
     *rx_discard = false;
     *tx_live = ok && pt->link_up;
@@ -640,8 +650,6 @@ tap_describe(const struct port *port, struct stats_port_info *info)
     if (read_error) {
         snprintf(info->state, sizeof info->state, "broken: read: %s",
                  strerror(read_error));
-    } else if (pt->gone) {
-        snprintf(info->state, sizeof info->state, "broken: interface gone");
     } else {
         snprintf(info->state, sizeof info->state, "%s",
                  pt->fd >= 0 && pt->link_up ? "up" : "down");

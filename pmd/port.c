@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "port-pcap.h"
+#include "port-tap.h"
 #include "port-vhost.h"
 
 int
@@ -20,7 +22,11 @@ port_create(const struct port_spec *spec, uint16_t id, struct port_env *env,
         port = port_vhost_create(spec, err, err_size);
         break;
     case PORT_TAP:
+        port = port_tap_create(spec, err, err_size);
+        break;
     case PORT_PCAP:
+        port = port_pcap_create(spec, err, err_size);
+        break;
     default:
         snprintf(err, err_size, "port %s: type not supported yet", spec->name);
         return -ENOTSUP;

@@ -63,7 +63,10 @@ struct port_class {
                          unsigned n, struct vq_seg *pool);
 
     /* Worker.  Gives back all 'n' frames of the last rx_burst on 'qid'.
-     * Stores the notification outcome in 'dir'. */
+     * Stores the notification outcome in 'dir'.  A port that learns late
+     * of frames lost before it could take them (a TAP whose kernel queue
+     * overflowed) adds them here to both 'dir->packets' and a drop
+     * reason, so that conservation holds. */
     void (*rx_release)(struct port *, unsigned qid, struct pkt *pkts,
                        unsigned n, struct stats_dir *dir);
 

@@ -5,6 +5,8 @@ UNIT_TESTS = \
 	tests/test-fdb \
 	tests/test-gmem \
 	tests/test-options \
+	tests/test-port-pcap \
+	tests/test-port-tap \
 	tests/test-stats \
 	tests/test-vhu-dev \
 	tests/test-vhu-msg \
@@ -19,6 +21,10 @@ tests_test_gmem_SOURCES = tests/test-gmem.c tests/cunit.h
 tests_test_gmem_LDADD = $(TEST_LIBS)
 tests_test_options_SOURCES = tests/test-options.c tests/cunit.h
 tests_test_options_LDADD = $(TEST_LIBS)
+tests_test_port_pcap_SOURCES = tests/test-port-pcap.c tests/cunit.h
+tests_test_port_pcap_LDADD = $(TEST_LIBS)
+tests_test_port_tap_SOURCES = tests/test-port-tap.c tests/cunit.h
+tests_test_port_tap_LDADD = $(TEST_LIBS)
 tests_test_stats_SOURCES = tests/test-stats.c tests/cunit.h
 tests_test_stats_LDADD = $(TEST_LIBS)
 tests_test_vhu_dev_SOURCES = tests/test-vhu-dev.c tests/cunit.h
@@ -29,6 +35,9 @@ tests_test_vq_SOURCES = tests/test-vq.c tests/cunit.h
 tests_test_vq_LDADD = $(TEST_LIBS)
 
 # Integration tests: shell scripts driving real peers.
-INTEGRATION_TESTS =
+INTEGRATION_TESTS = \
+	tests/integration/testpmd-loop.sh
+EXTRA_DIST += tests/lib/testlib.sh
+AM_TESTS_ENVIRONMENT = VU_BUILDDIR='$(abs_top_builddir)' VU_SRCDIR='$(abs_top_srcdir)'; export VU_BUILDDIR VU_SRCDIR;
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS)
