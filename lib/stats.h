@@ -65,7 +65,8 @@ struct stats_dir {
     uint64_t drops[N_DROP_REASONS];
     uint64_t notify_sent;       /* guest signalled (call fd written) */
     uint64_t notify_suppressed; /* guest asked not to be signalled */
-    uint64_t kicks;             /* guest kicks seen */
+    uint64_t kicks;             /* guest kicks seen; written by the
+                                   control thread, which reads them */
 } __cacheline_aligned;
 
 struct stats_queue {
