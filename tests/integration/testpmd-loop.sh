@@ -9,6 +9,7 @@
 #    the loop keeps running, the deleted port's socket is gone;
 #  - SIGTERM under traffic: exit 0, sockets unlinked.
 # Needs root, hugepages and dpdk-testpmd (tests/install-deps.sh).
+set -euo pipefail
 . "$(dirname "$0")/../lib/testlib.sh"
 
 require_root

@@ -60,10 +60,19 @@ _VU_TAPS=()
 _VU_DPDK_PREFIXES=()
 declare -gA GUEST_PID=() GUEST_LOG=() GUEST_CMD_FIFO=()
 declare -g VUSWITCH_PID='' VUSWITCH_LOG='' VUSWITCH_CONTROL=''
-_VU_CMD_SEQ=0
 
 # Set by start_vuswitch, for the tests.
 export VUSWITCH_CONTROL
+
+# Every process a test starts is leashed to the test's shell: if that shell
+# dies without running its cleanup (SIGKILL from a timeout, say), the
+# kernel sends the process SIGKILL (PR_SET_PDEATHSIG), so no QEMU, testpmd
+# or vuswitch outlives its test.  Start processes from the test's own shell,
+# not from a subshell that exits at once.  VU_LEASH=0 turns this off.
+_VU_LEASH=()
+if [ "${VU_LEASH:-1}" = 1 ] && setpriv --help 2>/dev/null | grep -q -- --pdeathsig; then
+    _VU_LEASH=(setpriv --pdeathsig KILL --)
+fi
 
 # ---- messages, skip, fail -----------------------------------------------------
 
@@ -124,6 +133,7 @@ require_vuswitch() {
 vu_test_init() {
     VU_TEST_DIR=$(mktemp -d "${VU_TMPDIR:-/tmp}/vu-${VU_TEST_NAME:0:20}.XXXXXX")
     trap _vu_cleanup EXIT
+    trap 'exit 129' HUP
     trap 'exit 130' INT
     trap 'exit 143' TERM
     [ "${VU_VERBOSE:-0}" = 1 ] && vu_log "work dir $VU_TEST_DIR"
@@ -157,44 +167,60 @@ vu_wait_pid() {
     return "$rc"
 }
 
-# vu_stop_pid PID [KIND]: SIGTERM, up to 5 s, then SIGKILL; a "pgroup"
-# (UML) gets SIGKILL to its whole process group at once.
-vu_stop_pid() {
-    local pid=$1 kind=${2:-proc} i
-    vu_alive "$pid" || { wait "$pid" 2>/dev/null || true; return 0; }
-    if [ "$kind" = pgroup ]; then
-        kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
-    else
-        kill -TERM "$pid" 2>/dev/null || true
-        for i in $(seq 50); do
-            vu_alive "$pid" || break
-            sleep 0.1
-        done
-        vu_alive "$pid" && kill -KILL "$pid" 2>/dev/null
-    fi
-    for i in $(seq 50); do
-        vu_alive "$pid" || break
+# vu_stop_pids PID:KIND...: stops them all at once: SIGKILL to the process
+# group of a "pgroup" (UML, which may ignore SIGTERM), SIGTERM to the
+# others; whatever still runs after VU_STOP_TIMEOUT (default 5) seconds
+# gets SIGKILL.  Reaps them.
+vu_stop_pids() {
+    local e pid kind left deadline
+    deadline=$(($(date +%s%N) + ${VU_STOP_TIMEOUT:-5} * 1000000000))
+    for e; do
+        pid=${e%%:*} kind=${e#*:}
+        vu_alive "$pid" || continue
+        if [ "$kind" = pgroup ]; then
+            kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+        else
+            kill -TERM "$pid" 2>/dev/null || true
+        fi
+    done
+    while :; do
+        left=0
+        for e; do vu_alive "${e%%:*}" && left=1; done
+        if [ $left = 0 ] || [ "$(date +%s%N)" -ge "$deadline" ]; then
+            break
+        fi
         sleep 0.1
     done
-    wait "$pid" 2>/dev/null || true
+    for e; do
+        pid=${e%%:*}
+        if vu_alive "$pid"; then kill -KILL "$pid" 2>/dev/null || true; fi
+        if [ "${e#*:}" = pgroup ]; then kill -KILL -- "-$pid" 2>/dev/null || true; fi
+    done
+    for e; do
+        pid=${e%%:*}
+        for _ in $(seq 20); do vu_alive "$pid" || break; sleep 0.1; done
+        wait "$pid" 2>/dev/null || true
+    done
     return 0
 }
 
+# vu_stop_pid PID [KIND]: vu_stop_pids for one.
+vu_stop_pid() { vu_stop_pids "$1:${2:-proc}"; }
+
 _vu_cleanup() {
-    local rc=$? entry pid kind name f i
-    trap - EXIT INT TERM
+    local rc=$? entry kind f i
+    local -a stop=()
+    trap - EXIT HUP INT TERM
     set +e
     for ((i = ${#_VU_PIDS[@]} - 1; i >= 0; i--)); do
         entry=${_VU_PIDS[i]}
-        pid=${entry%%:*}
         kind=${entry#*:}
-        name=${kind#*:}
-        kind=${kind%%:*}
-        if vu_alive "$pid"; then
-            [ "${VU_VERBOSE:-0}" = 1 ] && vu_log "stopping $kind $name (pid $pid)"
-            vu_stop_pid "$pid" "$kind"
+        if vu_alive "${entry%%:*}"; then
+            [ "${VU_VERBOSE:-0}" = 1 ] && vu_log "stopping ${kind%%:*} ${kind#*:} (pid ${entry%%:*})"
+            stop+=("${entry%%:*}:${kind%%:*}")
         fi
     done
+    [ ${#stop[@]} -eq 0 ] || vu_stop_pids "${stop[@]}"
     for f in "${_VU_TAPS[@]}"; do
         ip link del "$f" 2>/dev/null
     done
@@ -267,6 +293,12 @@ guest_result() {
                 if (index(w[j], key "=") == 1) { val = substr(w[j], length(key) + 2); found = 1 }
         }
         END { if (found) print val; exit !found }'
+}
+
+# guest_ready_uptime LOG: the guest's uptime (s) when it printed "VUTEST
+# ready": its boot time, from kernel start to eth0 up.
+guest_ready_uptime() {
+    tr -d '\r' <"$1" | sed -n 's/.*VUTEST ready .*uptime=\([0-9.]*\).*/\1/p' | head -n 1
 }
 
 # guest_stat LOG KEY [TAG]: KEY=VALUE from the last "VUTEST stats" line
@@ -381,6 +413,7 @@ start_guest() {
     if [ -n "$VU_GUEST_CPUS" ] && command -v taskset >/dev/null; then
         qemu=(taskset -c "$VU_GUEST_CPUS" "${qemu[@]}")
     fi
+    qemu=("${_VU_LEASH[@]}" "${qemu[@]}")
     rm -f "$log"
     [ "${VU_VERBOSE:-0}" = 1 ] && vu_log "start guest $name: ${qemu[*]}"
     "${qemu[@]}" </dev/null >"$VU_TEST_DIR/$name.qemu.log" 2>&1 &
@@ -417,8 +450,9 @@ guest_cmd() {
     [ -n "$fifo" ] || fail "guest_cmd: guest $name has no command channel (start it with cmd=1)"
     wait_for_log "$log" 'VUTEST cmd_ready' 90 "${GUEST_PID[$name]}" ||
         fail "guest $name: command channel not ready"
-    _VU_CMD_SEQ=$((_VU_CMD_SEQ + 1))
-    id=$_VU_CMD_SEQ
+    # Unique even when called from a $(...) subshell, where a counter
+    # incremented here would not survive.
+    id=$BASHPID.$(date +%s%N)
     printf '%s %s\n' "$id" "$cmd" >"$fifo.in"
     wait_for_log "$log" "VUTEST cmd_done id=$id " "${3:-60}" "${GUEST_PID[$name]}" || return 124
     tr -d '\r' <"$log" | awk -v id="$id" '
@@ -443,7 +477,7 @@ start_uml() {
     [ -s "$VU_GUEST_CACHE/initrd-uml.img" ] || fail "no $VU_GUEST_CACHE/initrd-uml.img"
     local log=$VU_TEST_DIR/$name.log
     rm -f "$log"
-    setsid linux.uml mem=128M initrd="$VU_GUEST_CACHE/initrd-uml.img" \
+    setsid "${_VU_LEASH[@]}" linux.uml mem=128M initrd="$VU_GUEST_CACHE/initrd-uml.img" \
         "virtio_uml.device=$sock:1" con=null con0=null,fd:1 \
         quiet ipv6.disable=1 "role=$role" "$@" </dev/null >"$log" 2>&1 &
     GUEST_PID[$name]=$!
@@ -479,7 +513,7 @@ start_testpmd() {
     vu_register_dpdk_prefix "$prefix"
     TESTPMD_LOG[$name]=$VU_TEST_DIR/$name.log
     [ "${VU_VERBOSE:-0}" = 1 ] && vu_log "start testpmd $name: $*"
-    dpdk-testpmd --file-prefix="$prefix" "$@" </dev/null >"${TESTPMD_LOG[$name]}" 2>&1 &
+    "${_VU_LEASH[@]}" dpdk-testpmd --file-prefix="$prefix" "$@" </dev/null >"${TESTPMD_LOG[$name]}" 2>&1 &
     TESTPMD_PID[$name]=$!
     vu_register_pid "${TESTPMD_PID[$name]}" testpmd "$name"
 }
@@ -631,7 +665,7 @@ start_vuswitch() {
     VUSWITCH_CONTROL=$ctl
     VUSWITCH_LOG=$VU_TEST_DIR/vuswitch.log
     [ "${VU_VERBOSE:-0}" = 1 ] && vu_log "start $VUSWITCH ${args[*]}"
-    "$VUSWITCH" "${args[@]}" </dev/null >>"$VUSWITCH_LOG" 2>&1 &
+    "${_VU_LEASH[@]}" "$VUSWITCH" "${args[@]}" </dev/null >>"$VUSWITCH_LOG" 2>&1 &
     VUSWITCH_PID=$!
     vu_register_pid "$VUSWITCH_PID" vuswitch vuswitch
     vu_register_path "${socks[@]}"
