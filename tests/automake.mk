@@ -37,7 +37,8 @@ tests_test_vq_LDADD = $(TEST_LIBS)
 # Integration tests: shell scripts driving real peers.
 INTEGRATION_TESTS = \
 	tests/integration/testpmd-loop.sh \
-	tests/integration/qemu-pktgen.sh
+	tests/integration/qemu-pktgen.sh \
+	tests/integration/qemu-drops.sh
 EXTRA_DIST += tests/lib/testlib.sh tests/lib/peers.sh tests/vm/build-guest.sh tests/vm/guest-init
 AM_TESTS_ENVIRONMENT = VU_BUILDDIR='$(abs_top_builddir)' VU_SRCDIR='$(abs_top_srcdir)'; export VU_BUILDDIR VU_SRCDIR;
 TESTS += $(INTEGRATION_TESTS)
