@@ -39,7 +39,8 @@ INTEGRATION_TESTS = \
 	tests/integration/testpmd-loop.sh \
 	tests/integration/qemu-pktgen.sh \
 	tests/integration/qemu-drops.sh
-EXTRA_DIST += tests/lib/testlib.sh tests/lib/peers.sh tests/vm/build-guest.sh tests/vm/guest-init
+EXTRA_DIST += tests/lib/testlib.sh tests/lib/peers.sh tests/vm/build-guest.sh tests/vm/guest-init \
+	tests/vm/selftest-dpdk-backend.sh tests/install-deps.sh tests/run-all.sh
 AM_TESTS_ENVIRONMENT = VU_BUILDDIR='$(abs_top_builddir)' VU_SRCDIR='$(abs_top_srcdir)'; export VU_BUILDDIR VU_SRCDIR;
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS)

@@ -10,7 +10,8 @@
 #   ...
 #
 # Everything a test starts is registered and stopped by PID when the test
-# exits, however it exits (EXIT INT TERM trap): QEMU, testpmd, UML (its
+# exits, however it exits (EXIT HUP INT TERM trap; and if the test's shell
+# is SIGKILLed, its children get SIGKILL from the kernel, see _VU_LEASH): QEMU, testpmd, UML (its
 # whole process group, with SIGKILL), vuswitch; sockets and other files,
 # DPDK hugepage files and runtime dirs (by --file-prefix), network
 # namespaces and TAP devices are removed.  On failure the tails of the logs
@@ -31,6 +32,26 @@
 #                   short: socket paths are limited to 107 bytes)
 #   VU_KEEP=1       keep the work dir and logs even when the test passed
 #   VU_VERBOSE=1    log every command started
+#
+# Functions (details above each one):
+#   vu_test_init | skip MSG | fail MSG | require_root | require_peers PROG...
+#   missing_peer MSG | require_vuswitch | assert_eq WHAT EXPECTED ACTUAL
+#   vu_log MSG | vu_register_pid PID [KIND [NAME]] | vu_register_path PATH...
+#   vu_register_netns NS... | vu_register_tap IF... | vu_register_dpdk_prefix P...
+#   vu_alive PID | vu_wait_pid PID TIMEOUT | vu_stop_pid PID [KIND] | vu_stop_pids PID:KIND...
+#   wait_for_log LOG REGEX TIMEOUT [PID] | wait_for_sockets TIMEOUT PID PATH...
+#   ensure_guest_image | guest_mac N
+#   start_guest NAME SOCKET MAC ROLE [KEY=VALUE...] | wait_guest_ready NAME [TIMEOUT]
+#   wait_guest NAME [TIMEOUT] | guest_cmd NAME COMMAND [TIMEOUT]
+#   guest_result LOG KEY | guest_stat LOG KEY [TAG] | guest_ready_uptime LOG
+#   start_uml NAME SOCKET ROLE [KEY=VALUE...]
+#   hugepages_setup [PAGES] | start_testpmd NAME ARGS...
+#   start_testpmd_loop NAME SOCK_A SOCK_B [VDEV_OPTS [ARGS...]]
+#   start_testpmd_switch NAME SOCK_A SOCK_B [ARGS...] | stop_testpmd NAME
+#   testpmd_stat LOG PORT FIELD | testpmd_fwd_stat LOG PORT FIELD
+#   start_vuswitch ARGS... | stop_vuswitch [TIMEOUT]
+# Globals: VU_TEST_DIR, GUEST_PID[name], GUEST_LOG[name], TESTPMD_PID[name],
+# TESTPMD_LOG[name], VUSWITCH_PID, VUSWITCH_LOG, VUSWITCH_CONTROL.
 #
 # This file sets no shell options: the tests use `set -euo pipefail`, and
 # every function here is written to work with and without them.
@@ -60,9 +81,6 @@ _VU_TAPS=()
 _VU_DPDK_PREFIXES=()
 declare -gA GUEST_PID=() GUEST_LOG=() GUEST_CMD_FIFO=()
 declare -g VUSWITCH_PID='' VUSWITCH_LOG='' VUSWITCH_CONTROL=''
-
-# Set by start_vuswitch, for the tests.
-export VUSWITCH_CONTROL
 
 # Every process a test starts is leashed to the test's shell: if that shell
 # dies without running its cleanup (SIGKILL from a timeout, say), the
@@ -662,6 +680,7 @@ start_vuswitch() {
         args=(--control "$ctl" "${args[@]}")
     fi
     socks+=("$ctl")
+    # shellcheck disable=SC2034 # for the tests (vuswitchctl --control)
     VUSWITCH_CONTROL=$ctl
     VUSWITCH_LOG=$VU_TEST_DIR/vuswitch.log
     [ "${VU_VERBOSE:-0}" = 1 ] && vu_log "start $VUSWITCH ${args[*]}"
