@@ -47,6 +47,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -316,17 +317,18 @@ dev_reply_ack_negotiated(const struct vhu_dev *dev)
 static int
 h_get_features(struct vhu_dev *dev, struct vhu_msg *msg)
 {
-    return dev_reply_u64(dev, msg, VHU_OFFERED_FEATURES);
+    return dev_reply_u64(dev, msg, vhu_dev_offered_features(dev));
 }
 
 static int
 h_set_features(struct vhu_dev *dev, struct vhu_msg *msg)
 {
     uint64_t f = msg->payload.u64;
+    uint64_t offered = vhu_dev_offered_features(dev);
 
-    if (f & ~VHU_OFFERED_FEATURES) {
+    if (f & ~offered) {
         return dev_break(dev, "features %#" PRIx64 " were not offered",
-                         f & ~(uint64_t) VHU_OFFERED_FEATURES);
+                         f & ~offered);
     }
     /* QEMU sends this once per queue pair, the later ones while the first
      * pair runs; the value is the same, but workers read the result. */
@@ -631,6 +633,34 @@ h_set_vring_kick(struct vhu_dev *dev, struct vhu_msg *msg)
     return vring_start(dev, vr);
 }
 
+/* A worker writes the call fd (vq_end()) and must never block there.  An
+ * eventfd does not block in practice (its counter would have to reach
+ * 2^64 - 1).  UML's call fd is the write end of a UNIX stream socketpair
+ * (its os_pipe(): SIGIO does not work with eventfds), blocking, and full
+ * after about 280 notifications the guest has not read (default socket
+ * buffer), e.g. while its process is stopped: the worker, and every port
+ * it serves, would hang.  UML closes its copy of that end once sent, so
+ * making ours non-blocking changes nothing for the front end; vq_end()
+ * ignores EAGAIN (a wakeup is pending anyway) and EPIPE (the guest is
+ * gone).  Only sockets and pipes are touched: a front end may share an
+ * eventfd's file description with its own reader. */
+static void
+call_fd_make_nonblocking(const struct vhu_dev *dev, int fd)
+{
+    struct stat st;
+
+    if (fd < 0 || fstat(fd, &st)
+        || !(S_ISSOCK(st.st_mode) || S_ISFIFO(st.st_mode))) {
+        return;
+    }
+    int flags = fcntl(fd, F_GETFL);
+    if (flags < 0 || (!(flags & O_NONBLOCK)
+                      && fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)) {
+        VLOG_WARN("%s: cannot make call fd non-blocking: %s", dev->name,
+                  strerror(errno));
+    }
+}
+
 static int
 h_set_vring_call(struct vhu_dev *dev, struct vhu_msg *msg)
 {
@@ -639,13 +669,15 @@ h_set_vring_call(struct vhu_dev *dev, struct vhu_msg *msg)
     if (!vr) {
         return -EPROTO;
     }
+    int fd = take_vring_fd(msg);
+    call_fd_make_nonblocking(dev, fd);
     /* A worker may be writing to the old fd: QEMU swaps call fds on a
      * running ring whenever the guest masks or unmasks its interrupt. */
     bool live = vr->started;
     if (live) {
         dev_quiesce(dev);
     }
-    replace_fd(&vr->call_fd, take_vring_fd(msg));
+    replace_fd(&vr->call_fd, fd);
     vr->vq.call_fd = vr->call_fd;
     if (live) {
         dev_changed(dev);
@@ -992,6 +1024,16 @@ bool
 vhu_dev_is_connected(const struct vhu_dev *dev)
 {
     return dev->sock >= 0;
+}
+
+uint64_t
+vhu_dev_offered_features(const struct vhu_dev *dev)
+{
+    uint64_t f = VHU_OFFERED_FEATURES;
+    if (dev->n_queue_pairs < 2) {
+        f &= ~VHU_F_NET_MQ;     /* see vhu-dev.h: MQ needs CTRL_VQ */
+    }
+    return f;
 }
 
 unsigned

@@ -54,14 +54,26 @@
 #define VHU_RXQ(q) (2u * (q))
 #define VHU_TXQ(q) (2u * (q) + 1)
 
-/* What we offer (virtio feature bits). */
+/* What we offer (virtio feature bits), at most: see
+ * vhu_dev_offered_features() for what one device offers.  Never
+ * VIRTIO_NET_F_CTRL_VQ: we do not serve a control virtqueue.  QEMU's
+ * device model would serve it, but UML hands our features straight to the
+ * guest's virtio_net, which then waits forever for its control commands. */
 #define VHU_OFFERED_FEATURES                                    \
     ((1ULL << 32 /* VIRTIO_F_VERSION_1 */)                      \
      | (1ULL << 15 /* VIRTIO_NET_F_MRG_RXBUF */)                \
      | (1ULL << 28 /* VIRTIO_RING_F_INDIRECT_DESC */)           \
      | (1ULL << 29 /* VIRTIO_RING_F_EVENT_IDX */)               \
-     | (1ULL << 22 /* VIRTIO_NET_F_MQ */)                       \
+     | VHU_F_NET_MQ                                             \
      | (1ULL << VHU_F_PROTOCOL_FEATURES))
+
+/* VIRTIO_NET_F_MQ: offered only by a device with more than one queue
+ * pair.  The virtio spec makes MQ depend on CTRL_VQ, and Linux's
+ * virtio_net refuses a device that offers MQ without it ("device
+ * advertises feature VIRTIO_NET_F_MQ but not VIRTIO_NET_F_CTRL_VQ", probe
+ * fails with -EINVAL): that is what UML sees.  QEMU and DPDK virtio-user
+ * need MQ from us only to use several queue pairs. */
+#define VHU_F_NET_MQ (1ULL << 22)
 
 #define VHU_OFFERED_PROTOCOL_FEATURES                           \
     ((1ULL << VHU_PROTOCOL_F_MQ)                                \
@@ -149,6 +161,10 @@ void vhu_dev_destroy(struct vhu_dev *);
 bool vhu_vring_is_live(const struct vhu_dev *, unsigned idx);
 
 bool vhu_dev_is_connected(const struct vhu_dev *);
+
+/* The virtio features GET_FEATURES answers: VHU_OFFERED_FEATURES, without
+ * VHU_F_NET_MQ on a single-queue-pair device. */
+uint64_t vhu_dev_offered_features(const struct vhu_dev *);
 
 /* How many queue pairs the front end set up (highest started ring / 2 +
  * 1), for placement and stats. */

@@ -38,9 +38,19 @@ tests_test_vq_LDADD = $(TEST_LIBS)
 INTEGRATION_TESTS = \
 	tests/integration/testpmd-loop.sh \
 	tests/integration/qemu-pktgen.sh \
-	tests/integration/qemu-drops.sh
+	tests/integration/qemu-drops.sh \
+	tests/integration/uml-ping.sh
 EXTRA_DIST += tests/lib/testlib.sh tests/lib/peers.sh tests/vm/build-guest.sh tests/vm/guest-init \
-	tests/vm/selftest-dpdk-backend.sh tests/install-deps.sh tests/run-all.sh
+	tests/vm/selftest-dpdk-backend.sh tests/install-deps.sh tests/run-all.sh \
+	tests/vm/build-uml-initrd.sh tests/vm/uml-init
 AM_TESTS_ENVIRONMENT = VU_BUILDDIR='$(abs_top_builddir)' VU_SRCDIR='$(abs_top_srcdir)'; export VU_BUILDDIR VU_SRCDIR;
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS)
+
+# Benchmarks (not tests): `make bench`, see BENCHMARKS.md.
+noinst_PROGRAMS += tests/bench/handoff-probe
+tests_bench_handoff_probe_SOURCES = tests/bench/handoff-probe.c
+EXTRA_DIST += tests/bench/bench.py
+.PHONY: bench
+bench: all
+	python3 $(srcdir)/tests/bench/bench.py --builddir $(abs_top_builddir) $(BENCH_ARGS)

@@ -257,7 +257,7 @@ fe_negotiate(struct fe *fe, uint64_t features, uint64_t protocol_features)
     CU_ASSERT_EQUAL(fe_request(fe, VHU_GET_FEATURES, 0, NULL, 0, NULL, 0),
                     0);
     CU_ASSERT_EQUAL(fe_reply_u64(fe, VHU_GET_FEATURES),
-                    VHU_OFFERED_FEATURES);
+                    vhu_dev_offered_features(&fe->dev));
     CU_ASSERT_EQUAL(fe_u64(fe, VHU_SET_FEATURES, 0, features), 0);
     if (!(features & F_PROTOCOL)) {
         return;
@@ -694,7 +694,7 @@ test_reply_ack(void)
     CU_ASSERT_EQUAL(fe_request(&fe, VHU_GET_FEATURES, VHU_FLAG_NEED_REPLY,
                                NULL, 0, NULL, 0), 0);
     CU_ASSERT_EQUAL(fe_reply_u64(&fe, VHU_GET_FEATURES),
-                    VHU_OFFERED_FEATURES);
+                    vhu_dev_offered_features(&fe.dev));
     CU_ASSERT(fe_quiet(&fe));
 
     /* SET_CONFIG is refused the same way (config space not offered). */
@@ -740,6 +740,72 @@ test_unoffered_features_break(void)
     fe_open(&fe, 1);
     expect_break(&fe, fe_u64(&fe, VHU_SET_PROTOCOL_FEATURES, 0,
                              1ULL << VHU_PROTOCOL_F_CONFIG), "not offered");
+    fe_close(&fe);
+}
+
+/* MQ needs CTRL_VQ, which we never offer: a single-pair device must not
+ * offer MQ (Linux's virtio_net, reached directly by UML, refuses such a
+ * device), a multi-pair one must (QEMU and DPDK need it for more pairs). */
+static void
+test_mq_offered_only_with_queue_pairs(void)
+{
+    struct fe fe;
+
+    fe_open(&fe, 1);
+    CU_ASSERT_EQUAL(fe_request(&fe, VHU_GET_FEATURES, 0, NULL, 0, NULL, 0),
+                    0);
+    CU_ASSERT_EQUAL(fe_reply_u64(&fe, VHU_GET_FEATURES) & VHU_F_NET_MQ, 0);
+    expect_break(&fe, fe_u64(&fe, VHU_SET_FEATURES, 0, F_STD | VHU_F_NET_MQ),
+                 "not offered");
+    fe_close(&fe);
+
+    fe_open(&fe, 2);
+    CU_ASSERT_EQUAL(fe_request(&fe, VHU_GET_FEATURES, 0, NULL, 0, NULL, 0),
+                    0);
+    CU_ASSERT_EQUAL(fe_reply_u64(&fe, VHU_GET_FEATURES),
+                    VHU_OFFERED_FEATURES);
+    CU_ASSERT_EQUAL(fe_u64(&fe, VHU_SET_FEATURES, 0, F_STD | VHU_F_NET_MQ),
+                    0);
+    CU_ASSERT(vhu_dev_is_connected(&fe.dev));
+    fe_close(&fe);
+}
+
+/* UML's call fd is one end of a blocking socketpair: we make it
+ * non-blocking so that a worker never sleeps on a full socket.  An eventfd
+ * is left as the front end made it. */
+static void
+test_socket_call_fd_made_nonblocking(void)
+{
+    struct fe fe;
+    int sv[2];
+
+    fe_open(&fe, 1);
+    fe_full_setup(&fe);
+    CU_ASSERT_EQUAL_FATAL(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0,
+                                     sv), 0);
+    uint64_t v = 0;
+    CU_ASSERT_EQUAL(fe_request(&fe, VHU_SET_VRING_CALL, 0, &v, sizeof v,
+                               &sv[1], 1), 0);
+    close(sv[1]);
+    int call_fd = fe.dev.vrings[0].call_fd;
+    CU_ASSERT_FATAL(call_fd >= 0);
+    CU_ASSERT(fcntl(call_fd, F_GETFL) & O_NONBLOCK);
+    /* Fill it: a write then fails with EAGAIN instead of blocking. */
+    uint64_t one = 1;
+    ssize_t n;
+    while ((n = write(call_fd, &one, sizeof one)) == sizeof one) {
+        continue;
+    }
+    CU_ASSERT_EQUAL(n, -1);
+    CU_ASSERT_EQUAL(errno, EAGAIN);
+    close(sv[0]);
+
+    int efd = eventfd(0, EFD_CLOEXEC);
+    v = 1;
+    CU_ASSERT_EQUAL(fe_request(&fe, VHU_SET_VRING_CALL, 0, &v, sizeof v,
+                               &efd, 1), 0);
+    CU_ASSERT_FALSE(fcntl(fe.dev.vrings[1].call_fd, F_GETFL) & O_NONBLOCK);
+    close(efd);
     fe_close(&fe);
 }
 
@@ -963,6 +1029,8 @@ static const struct cunit_test tests[] = {
     CUNIT_TEST(test_reply_ack),
     CUNIT_TEST(test_no_ack_without_reply_ack),
     CUNIT_TEST(test_unoffered_features_break),
+    CUNIT_TEST(test_mq_offered_only_with_queue_pairs),
+    CUNIT_TEST(test_socket_call_fd_made_nonblocking),
     CUNIT_TEST(test_unknown_requests_break),
     CUNIT_TEST(test_get_config_refused),
     CUNIT_TEST(test_call_fd_replaced_under_quiesce),

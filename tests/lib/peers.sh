@@ -194,12 +194,12 @@ vu_stop_pids() {
     deadline=$(($(date +%s%N) + ${VU_STOP_TIMEOUT:-5} * 1000000000))
     for e; do
         pid=${e%%:*} kind=${e#*:}
-        vu_alive "$pid" || continue
         if [ "$kind" = pgroup ]; then
-            kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
-        else
-            kill -TERM "$pid" 2>/dev/null || true
+            # Even when the leader has exited: its helpers may not have.
+            kill -KILL -- "-$pid" 2>/dev/null || true
+            continue
         fi
+        vu_alive "$pid" && kill -TERM "$pid" 2>/dev/null
     done
     while :; do
         left=0

@@ -30,6 +30,7 @@ _exit_cmds=()
 on_exit() { _exit_cmds=("$*" "${_exit_cmds[@]}"); }
 _testlib_cleanup() {
     local rc=$? cmd
+    set +e          # a failing command here must not end the cleanup
     if [ "$rc" -ne 0 ] && vuswitch_alive; then
         { ctl stats; ctl ports; } >"$T/vuswitch-stats.log" 2>&1
     fi
@@ -47,9 +48,9 @@ last_cpu() { echo $(( $(nproc) - 1 )); }
 setup_hugepages() { hugepages_setup 512; }
 
 wait_until() {
-    local limit=$1 what=$2 i
+    local limit=$1 what=$2 deadline=$((SECONDS + $1))
     shift 2
-    for ((i = 0; i < limit * 5; i++)); do
+    while [ "$SECONDS" -lt "$deadline" ]; do
         "$@" && return 0
         sleep 0.2
     done
