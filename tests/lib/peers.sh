@@ -44,7 +44,6 @@
 #   start_guest NAME SOCKET MAC ROLE [KEY=VALUE...] | wait_guest_ready NAME [TIMEOUT]
 #   wait_guest NAME [TIMEOUT] | guest_cmd NAME COMMAND [TIMEOUT]
 #   guest_result LOG KEY | guest_stat LOG KEY [TAG] | guest_ready_uptime LOG
-#   start_uml NAME SOCKET ROLE [KEY=VALUE...]
 #   hugepages_setup [PAGES] | start_testpmd NAME ARGS...
 #   start_testpmd_loop NAME SOCK_A SOCK_B [VDEV_OPTS [ARGS...]]
 #   start_testpmd_switch NAME SOCK_A SOCK_B [ARGS...] | stop_testpmd NAME
@@ -479,28 +478,6 @@ guest_cmd() {
         on'
     rc=$(tr -d '\r' <"$log" | sed -n "s/.*VUTEST cmd_done id=$id rc=\([0-9]*\).*/\1/p" | tail -n 1)
     return "${rc:-1}"
-}
-
-# ---- user-mode Linux ---------------------------------------------------------
-
-# start_uml NAME SOCKET ROLE [KEY=VALUE...]: boots linux.uml with a
-# virtio-net device (virtio_uml, id 1) on the vhost-user SOCKET, in its own
-# process group (stopped with SIGKILL: UML may ignore SIGTERM).  The
-# console goes to $VU_TEST_DIR/NAME.log, like a QEMU guest's; KEY=VALUE go
-# to the kernel command line (guest-init parameters; no pktgen in UML).
-start_uml() {
-    local name=$1 sock=$2 role=$3
-    shift 3
-    require_peers linux.uml setsid
-    [ -s "$VU_GUEST_CACHE/initrd-uml.img" ] || fail "no $VU_GUEST_CACHE/initrd-uml.img"
-    local log=$VU_TEST_DIR/$name.log
-    rm -f "$log"
-    setsid "${_VU_LEASH[@]}" linux.uml mem=128M initrd="$VU_GUEST_CACHE/initrd-uml.img" \
-        "virtio_uml.device=$sock:1" con=null con0=null,fd:1 \
-        quiet ipv6.disable=1 "role=$role" "$@" </dev/null >"$log" 2>&1 &
-    GUEST_PID[$name]=$!
-    GUEST_LOG[$name]=$log
-    vu_register_pid "${GUEST_PID[$name]}" pgroup "$name"
 }
 
 # ---- DPDK testpmd ------------------------------------------------------------------

@@ -11,9 +11,6 @@
 #                    about 6 s of xz decompression per boot
 #   initrd.img       busybox-static + guest-init + the virtio-net/pktgen
 #                    modules, for QEMU guests
-#   initrd-uml.img   the same /init with the user-mode-linux modules from
-#                    /usr/lib/uml/modules (only if user-mode-linux is
-#                    installed), for linux.uml front ends
 #
 # Idempotent and cheap when nothing changed: the kernel is fetched once
 # (`apt-get download` of the exact package linux-image-amd64 depends on,
@@ -34,8 +31,6 @@ cache=$(cd "$cache" && pwd)
 # Modules the QEMU guest loads, in load order (see guest-init).
 QEMU_MODULES="virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev
               virtio_pci failover net_failover virtio_net pktgen"
-# user-mode-linux has virtio and virtio_uml built in.
-UML_MODULES="failover net_failover virtio_net"
 
 log() { echo "build-guest: $*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -162,26 +157,6 @@ if [ ! -s "$cache/initrd.img" ] || [ "$(cat "$cache/initrd.stamp" 2>/dev/null)" 
     # shellcheck disable=SC2086 # word splitting of the module list is wanted
     pack_initrd "$cache/initrd.img" "$cache/modules" $QEMU_MODULES
     echo "$want" >"$cache/initrd.stamp"
-fi
-
-# user-mode-linux: same /init, the modules that match /usr/bin/linux.uml.
-umlmods=$(find /usr/lib/uml/modules -mindepth 1 -maxdepth 1 -type d 2>/dev/null | sort -V | tail -n 1)
-if [ -x /usr/bin/linux.uml ] && [ -n "$umlmods" ]; then
-    want=$(stamp uml "$UML_MODULES" "$umlmods")
-    if [ ! -s "$cache/initrd-uml.img" ] ||
-        [ "$(cat "$cache/initrd-uml.stamp" 2>/dev/null)" != "$want" ]; then
-        log "packing initrd-uml.img"
-        umltmp=$(mktemp -d "$cache/uml.tmp.XXXXXX")
-        for m in $UML_MODULES; do
-            f=$(find "$umlmods" -name "$m.ko" | head -n 1)
-            [ -n "$f" ] || { rm -rf "$umltmp"; die "UML module $m not found"; }
-            cp "$f" "$umltmp/$m.ko"
-        done
-        # shellcheck disable=SC2086
-        pack_initrd "$cache/initrd-uml.img" "$umltmp" $UML_MODULES
-        rm -rf "$umltmp"
-        echo "$want" >"$cache/initrd-uml.stamp"
-    fi
 fi
 
 log "ready: $cache/vmlinuz ($(cat "$cache/kernel.pkg")) $cache/initrd.img"
