@@ -39,6 +39,7 @@ INTEGRATION_TESTS = \
 	tests/integration/testpmd-loop.sh \
 	tests/integration/qemu-pktgen.sh \
 	tests/integration/qemu-drops.sh \
+	tests/integration/qemu-reconnect.sh \
 	tests/integration/uml-ping.sh
 EXTRA_DIST += tests/lib/testlib.sh tests/lib/peers.sh tests/vm/build-guest.sh tests/vm/guest-init \
 	tests/vm/selftest-dpdk-backend.sh tests/install-deps.sh tests/run-all.sh \
