@@ -37,6 +37,7 @@ tests_test_vq_LDADD = $(TEST_LIBS)
 # Integration tests: shell scripts driving real peers.
 INTEGRATION_TESTS = \
 	tests/integration/testpmd-loop.sh \
+	tests/integration/testpmd-matrix.sh \
 	tests/integration/qemu-pktgen.sh \
 	tests/integration/qemu-drops.sh \
 	tests/integration/qemu-reconnect.sh \
@@ -55,3 +56,11 @@ EXTRA_DIST += tests/bench/bench.py
 .PHONY: bench
 bench: all
 	python3 $(srcdir)/tests/bench/bench.py --builddir $(abs_top_builddir) $(BENCH_ARGS)
+
+# Issue 4: captures (worker mirrors) and the TAP / pcap integration tests.
+UNIT_TESTS += tests/test-worker
+tests_test_worker_SOURCES = tests/test-worker.c tests/cunit.h
+tests_test_worker_LDADD = $(TEST_LIBS)
+INTEGRATION_TESTS += \
+	tests/integration/tap-qemu.sh \
+	tests/integration/pcap-capture.sh

@@ -113,17 +113,49 @@ if bad:
 ' "$1" "$2" || fail "counters do not conserve"
 }
 
+# port_up_at SOCKET: the vuswitch port serving SOCKET is up (rings live).
+port_up_at() {
+    ctl ports --json | python3 -c '
+import json, sys
+sys.exit(not any(p["path"] == sys.argv[1] and p["state"] == "up"
+                 for p in json.load(sys.stdin)["ports"]))' "$1"
+}
+
 # Replaces peers.sh's start_testpmd_loop NAME A B [OPTS] with the form the
-# switch tests use.
+# switch tests use:
+#   start_testpmd_loop SOCK_A SOCK_B [SECONDS [QUEUES [VDEV_OPTS]]]
+# testpmd (interactive, commands from a FIFO) connects both ports; once
+# vuswitch reports both up, "start tx_first" seeds the loop.  Seeding
+# earlier loses the first burst of a port whose peer is not up yet
+# (no_destination, as a switch must), and a loop seeded in one direction
+# only never recovers the other.  PID in TP_PID, stopped after SECONDS.
 start_testpmd_loop() {
-    local a=$1 b=$2 secs=${3:-60} opts=${4:+,$4}
+    local a=$1 b=$2 secs=${3:-60} q=${4:-1} opts=${5:+,$5}
     hugepages_setup 512
-    start_testpmd loop --lcores 0@0,1@0 -m 256 --single-file-segments --no-pci \
-        --vdev "net_virtio_user0,path=$a,queues=1$opts" \
-        --vdev "net_virtio_user1,path=$b,queues=1$opts" \
-        -- --forward-mode=io --auto-start --tx-first --stats-period 1 \
-        --nb-cores=1 --total-num-mbufs=16384
-    TP_PID=${TESTPMD_PID[loop]}
+    mkfifo "$T/testpmd.in"
+    exec {TP_IN}<>"$T/testpmd.in"
+    local prefix="vu$$loop"
+    vu_register_dpdk_prefix "$prefix"
+    dpdk-testpmd --file-prefix="$prefix" --lcores 0@0,1@0 -m 256 \
+        --single-file-segments --no-pci \
+        --vdev "net_virtio_user0,path=$a,queues=$q$opts" \
+        --vdev "net_virtio_user1,path=$b,queues=$q$opts" \
+        -- -i --forward-mode=io --nb-cores=1 --rxq="$q" --txq="$q" \
+        --total-num-mbufs=32768 <&"$TP_IN" >"$T/testpmd.log" 2>&1 &
+    TP_PID=$!
+    vu_register_pid "$TP_PID" testpmd loop
+    wait_until 30 "both ports up" port_up_at "$a"
+    wait_until 30 "both ports up" port_up_at "$b"
+    echo "start tx_first" >&"$TP_IN"
     (sleep "$secs"; kill -INT "$TP_PID" 2>/dev/null) &
     vu_register_pid $! timer testpmd-timer
+}
+
+# stop_testpmd_loop: ends the loop started above and waits for testpmd.
+stop_testpmd_loop() {
+    echo "quit" >&"$TP_IN" 2>/dev/null
+    vu_wait_pid "$TP_PID" 10 >/dev/null || kill -KILL "$TP_PID" 2>/dev/null
+    exec {TP_IN}>&-
+    rm -f "$T/testpmd.in"
+    return 0
 }

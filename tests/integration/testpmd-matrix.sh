@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Real peer: DPDK 22.11 testpmd's net_virtio_user with each virtio path it
+# has, in the closed loop through vuswitch (TESTBED.md): mergeable receive
+# buffers off and on, in-order off and on, ring sizes 256 and 1024, one and
+# four queue pairs (two workers for the last).  For each: frames keep
+# circulating, and every frame is accounted for.
+# Needs root, hugepages and dpdk-testpmd (tests/install-deps.sh).
+set -euo pipefail
+. "$(dirname "$0")/../lib/testlib.sh"
+
+require_root
+require_peers dpdk-testpmd
+hugepages_setup 512
+
+# run_case NAME QUEUES CORES VDEV_OPTS
+run_case() {
+    local name=$1 q=$2 cores=$3 opts=$4 active
+    start_vuswitch --cores "$cores" \
+        --port "a=vhost:$T/a.sock,queues=$q" --port "b=vhost:$T/b.sock,queues=$q"
+    start_testpmd_loop "$T/a.sock" "$T/b.sock" 120 "$q" "$opts"
+    sleep 3
+    frames_moving a || fail "$name: loop stalled (a)"
+    frames_moving b || fail "$name: loop stalled (b)"
+    active=$(ctl ports | grep -c "queues: *$q configured, $q active") || true
+    [ "$active" = 2 ] || fail "$name: expected $q active queue pairs on both ports: $(ctl ports)"
+    stop_testpmd_loop
+    check_conservation_pair a b
+    echo "ok: $name: a rx $(stat a rx_packets) tx $(stat a tx_packets)"
+    stop_vuswitch
+}
+
+run_case mrg0 1 "$(last_cpu)" "mrg_rxbuf=0"
+run_case mrg1 1 "$(last_cpu)" "mrg_rxbuf=1"
+run_case inorder1 1 "$(last_cpu)" "in_order=1"
+run_case inorder0 1 "$(last_cpu)" "in_order=0"
+run_case ring1024 1 "$(last_cpu)" "queue_size=1024"
+run_case queues4 4 "0,1" "mrg_rxbuf=1"
+pass "testpmd virtio-user: mrg_rxbuf 0/1, in_order 0/1, queue_size 256/1024, queues 1/4"
