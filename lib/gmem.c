@@ -11,6 +11,8 @@
 #include "gmem.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -23,6 +25,125 @@ region_reset(struct gmem_region *r)
 {
     memset(r, 0, sizeof *r);
     r->fd = -1;
+    r->guard = -1;
+}
+
+/* ---- SIGBUS guard (see gmem.h). ----
+ *
+ * Every mapping of every map in the process has a slot here, claimed and
+ * released by the control thread around mmap()/munmap(); the signal
+ * handler, on any thread, only reads the slots.  A slot is released
+ * before its range is unmapped, and a range is unmapped only while no
+ * worker reads it (the ownership handshake), so a fault being handled
+ * never races with the release of its own slot. */
+
+#define GUARD_SLOTS 4096        /* 64 ports x 32 regions, twice over */
+
+struct gmem_guard {
+    uintptr_t start;            /* 0: free */
+    uintptr_t end;
+    uintptr_t blk;              /* what to replace at once: the page size,
+                                 * or a hugetlbfs file's huge page size */
+    uint64_t faults;
+};
+
+static struct gmem_guard guards[GUARD_SLOTS];
+static struct sigaction guard_old_action;
+static pthread_once_t guard_once = PTHREAD_ONCE_INIT;
+static int guard_install_error;
+
+static void
+guard_sigbus(int sig, siginfo_t *si, void *uctx)
+{
+    uintptr_t a = (uintptr_t) si->si_addr;
+
+    for (unsigned i = 0; i < GUARD_SLOTS; i++) {
+        struct gmem_guard *g = &guards[i];
+        uintptr_t start = __atomic_load_n(&g->start, __ATOMIC_ACQUIRE);
+        if (!start || a < start || a >= READ_ONCE(g->end)) {
+            continue;
+        }
+        uintptr_t blk = READ_ONCE(g->blk);
+        void *at = (void *) (start + ((a - start) & ~(blk - 1)));
+        if (mmap(at, blk, PROT_READ | PROT_WRITE,
+                 MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+            != MAP_FAILED) {
+            __atomic_add_fetch(&g->faults, 1, __ATOMIC_RELAXED);
+            return;             /* the access is retried */
+        }
+        break;
+    }
+    /* Not guest memory: as if we were not here. */
+    if (guard_old_action.sa_flags & SA_SIGINFO) {
+        guard_old_action.sa_sigaction(sig, si, uctx);
+    } else if (guard_old_action.sa_handler != SIG_DFL
+               && guard_old_action.sa_handler != SIG_IGN) {
+        guard_old_action.sa_handler(sig);
+    } else {
+        signal(SIGBUS, SIG_DFL);    /* the access faults again, fatally */
+    }
+}
+
+static void
+guard_install(void)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = guard_sigbus;
+    sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGBUS, &sa, &guard_old_action)) {
+        guard_install_error = -errno;
+    }
+}
+
+/* Registers [base, base + size) for 'r'.  Returns 0 or -errno. */
+static int
+guard_add(struct gmem_region *r, void *base, uint64_t size, uint64_t blk)
+{
+    pthread_once(&guard_once, guard_install);
+    if (guard_install_error) {
+        return guard_install_error;
+    }
+    uint64_t page = (uint64_t) sysconf(_SC_PAGESIZE);
+    if (blk < page || (blk & (blk - 1)) || (uintptr_t) base % blk) {
+        blk = page;
+    }
+    for (unsigned i = 0; i < GUARD_SLOTS; i++) {
+        struct gmem_guard *g = &guards[i];
+        if (!g->start) {
+            g->end = (uintptr_t) base + size;
+            g->blk = blk;
+            g->faults = 0;
+            __atomic_store_n(&g->start, (uintptr_t) base, __ATOMIC_RELEASE);
+            r->guard = (int) i;
+            return 0;
+        }
+    }
+    return -ENOSPC;
+}
+
+static void
+guard_remove(struct gmem_region *r)
+{
+    if (r->guard >= 0) {
+        __atomic_store_n(&guards[r->guard].start, 0, __ATOMIC_RELEASE);
+        r->guard = -1;
+    }
+}
+
+uint64_t
+gmem_faults(const struct gmem *mem)
+{
+    uint64_t n = 0;
+    for (unsigned i = 0; i < mem->n_regions; i++) {
+        int slot = mem->regions[i].guard;
+        if (slot >= 0) {
+            n += __atomic_load_n(&guards[slot].faults, __ATOMIC_RELAXED);
+        }
+    }
+    return n;
 }
 
 void
@@ -71,7 +192,7 @@ gmem_check_desc(const struct gmem *mem, const struct gmem_region_desc *d)
  * because hugetlbfs cannot munmap() part of a huge page (DPDK does the
  * same); mapping past EOF within the last block is harmless. */
 static int
-gmem_check_fd(int fd, uint64_t need, uint64_t *map_size)
+gmem_check_fd(int fd, uint64_t need, uint64_t *map_size, uint64_t *blk_out)
 {
     struct stat st;
 
@@ -88,6 +209,7 @@ gmem_check_fd(int fd, uint64_t need, uint64_t *map_size)
         return -EINVAL;
     }
     uint64_t blk = st.st_blksize > 0 ? (uint64_t) st.st_blksize : 1;
+    *blk_out = blk;
     *map_size = need;
     if (!(blk & (blk - 1)) && need + (blk - 1) > need) {
         *map_size = (need + blk - 1) & ~(blk - 1);
@@ -98,14 +220,14 @@ gmem_check_fd(int fd, uint64_t need, uint64_t *map_size)
 int
 gmem_add(struct gmem *mem, const struct gmem_region_desc *desc, int fd)
 {
-    uint64_t map_size = 0;
+    uint64_t map_size = 0, blk = 0;
     int err = gmem_check_desc(mem, desc);
     if (err) {
         return err;
     }
     /* Like libvhost-user, map from offset 0 of the fd: mmap_offset need
      * not be page aligned, mmap()'s offset must be. */
-    err = gmem_check_fd(fd, desc->mmap_offset + desc->size, &map_size);
+    err = gmem_check_fd(fd, desc->mmap_offset + desc->size, &map_size, &blk);
     if (err) {
         return err;
     }
@@ -116,6 +238,11 @@ gmem_add(struct gmem *mem, const struct gmem_region_desc *desc, int fd)
     }
 
     struct gmem_region *r = &mem->regions[mem->n_regions];
+    err = guard_add(r, base, map_size, blk);
+    if (err) {
+        munmap(base, map_size);
+        return err;
+    }
     r->gpa = desc->gpa;
     r->size = desc->size;
     r->qva = desc->qva;
@@ -124,6 +251,7 @@ gmem_add(struct gmem *mem, const struct gmem_region_desc *desc, int fd)
     r->mmap_size = map_size;
     r->va = (uint8_t *) base + desc->mmap_offset;
     r->fd = fd;
+    r->users = 1;
     mem->n_regions++;
     return 0;
 }
@@ -131,6 +259,7 @@ gmem_add(struct gmem *mem, const struct gmem_region_desc *desc, int fd)
 static void
 region_unmap(struct gmem_region *r)
 {
+    guard_remove(r);
     if (r->mmap_base) {
         munmap(r->mmap_base, r->mmap_size);
     }

@@ -31,6 +31,9 @@ struct gmem_region {
     uint64_t mmap_size;     /* size + mmap_offset rounded up to the fd's
                              * block size (huge page): what we mapped */
     int fd;                 /* kept open while mapped, -1 if closed */
+    int guard;              /* slot in the SIGBUS guard (gmem.c), -1 */
+    unsigned users;         /* ADD_MEM_REG calls holding it (gmem_add
+                               sets 1; see vhu-dev.c) */
 };
 
 struct gmem {
@@ -90,5 +93,17 @@ void *gmem_qva_to_va(const struct gmem *, uint64_t qva, uint64_t len);
 
 /* Total bytes mapped (for stats). */
 uint64_t gmem_total_size(const struct gmem *);
+
+/* Truncated guest memory.  A front end may shrink the file behind a region
+ * after we mapped it; touching the vanished pages raises SIGBUS in the
+ * thread that does, a worker usually.  gmem_add() therefore installs (once,
+ * chaining to any previous handler) a SIGBUS handler that answers a fault
+ * inside a mapped region by mapping zero pages over the faulting block:
+ * the access is retried and reads zeros, writes reach nobody.  It counts
+ * the faults per region; this returns their sum for 'mem', so that the
+ * owner can drop the device (any thread; the count only grows while
+ * the regions stay mapped).  A SIGBUS anywhere else goes to the previous
+ * handler or the default action. */
+uint64_t gmem_faults(const struct gmem *);
 
 #endif /* gmem.h */

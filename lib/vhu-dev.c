@@ -459,9 +459,32 @@ h_get_max_mem_slots(struct vhu_dev *dev, struct vhu_msg *msg)
     return dev_reply_u64(dev, msg, VHU_MAX_MEM_SLOTS);
 }
 
+/* The mapped region with the guest-physical and front-end addresses and
+ * size of 'r' (what REM_MEM_REG matches on), or NULL. */
+static struct gmem_region *
+find_region(struct vhu_dev *dev, const struct vhu_mem_region *r)
+{
+    for (unsigned i = 0; i < dev->mem.n_regions; i++) {
+        struct gmem_region *g = &dev->mem.regions[i];
+        if (g->gpa == r->gpa && g->size == r->size && g->qva == r->qva) {
+            return g;
+        }
+    }
+    return NULL;
+}
+
 static int
 h_add_mem_reg(struct vhu_dev *dev, struct vhu_msg *msg)
 {
+    /* QEMU runs one vhost device per queue pair over the same socket and
+     * each adds every region: an identical region is shared, counted, and
+     * unmapped only when the last of them removes it. */
+    struct gmem_region *same = find_region(dev, &msg->payload.mem_reg.region);
+    if (same) {
+        same->users++;
+        vhu_msg_close_fds(msg);
+        return 0;
+    }
     dev_quiesce(dev);
     int err = dev_add_region(dev, &msg->payload.mem_reg.region, msg, 0);
     dev_remap_rings(dev);
@@ -486,6 +509,11 @@ h_rem_mem_reg(struct vhu_dev *dev, struct vhu_msg *msg)
 
     /* vhost-user.rst: a passed fd must be closed without being used. */
     vhu_msg_close_fds(msg);
+    struct gmem_region *same = find_region(dev, r);
+    if (same && same->users > 1) {
+        same->users--;
+        return 0;
+    }
     dev_quiesce(dev);
     int err = gmem_remove(&dev->mem, &d);
     dev_remap_rings(dev);

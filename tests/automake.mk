@@ -41,6 +41,7 @@ INTEGRATION_TESTS = \
 	tests/integration/qemu-pktgen.sh \
 	tests/integration/qemu-drops.sh \
 	tests/integration/qemu-reconnect.sh \
+	tests/integration/qemu-multiqueue.sh \
 	tests/integration/uml-ping.sh
 EXTRA_DIST += tests/lib/testlib.sh tests/lib/peers.sh tests/vm/build-guest.sh tests/vm/guest-init \
 	tests/vm/selftest-dpdk-backend.sh tests/install-deps.sh tests/run-all.sh \
@@ -63,4 +64,5 @@ tests_test_worker_SOURCES = tests/test-worker.c tests/cunit.h
 tests_test_worker_LDADD = $(TEST_LIBS)
 INTEGRATION_TESTS += \
 	tests/integration/tap-qemu.sh \
-	tests/integration/pcap-capture.sh
+	tests/integration/pcap-capture.sh \
+	tests/integration/capture-workers.sh
