@@ -38,6 +38,8 @@ tests_test_vq_LDADD = $(TEST_LIBS)
 INTEGRATION_TESTS = \
 	tests/integration/testpmd-loop.sh \
 	tests/integration/testpmd-matrix.sh \
+	tests/integration/vupktgen-dpdk.sh \
+	tests/integration/vupktgen-vuswitch.sh \
 	tests/integration/qemu-pktgen.sh \
 	tests/integration/qemu-drops.sh \
 	tests/integration/qemu-reconnect.sh \

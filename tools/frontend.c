@@ -29,7 +29,7 @@ void
 fe_options_init(struct fe_options *o)
 {
     memset(o, 0, sizeof *o);
-    o->ring_size = 256;
+    o->rx_ring_size = o->tx_ring_size = 256;
     o->rx_buf_size = 0;
     o->tx_buf_size = 2048;
     o->mrg_rxbuf = true;
@@ -244,8 +244,8 @@ fe_negotiate(struct fe_dev *dev, const struct fe_options *o)
             return err;
         }
         pf &= (1ull << VHU_PROTOCOL_F_MQ) | (1ull << VHU_PROTOCOL_F_REPLY_ACK);
-        /* Acked only once the backend has the message: SET_PROTOCOL_FEATURES
-         * itself never asks for a reply. */
+        /* REPLY_ACK holds from the next message on: this one asks for no
+         * reply. */
         err = fe_request(dev, VHU_SET_PROTOCOL_FEATURES, &pf, sizeof pf,
                          NULL, 0, false);
         if (err) {
@@ -324,16 +324,16 @@ fe_ring_layout(struct fe_ring *r, uint16_t size, uint32_t buf_size,
 static int
 fe_mem_setup(struct fe_dev *dev, const struct fe_options *o)
 {
-    uint16_t n = o->ring_size;
+    uint16_t n_rx = o->rx_ring_size, n_tx = o->tx_ring_size;
     uint32_t rx_buf_size = o->rx_buf_size ? o->rx_buf_size
                            : dev->mrg_rxbuf ? 2048
                            : MAX(2048, o->tx_buf_size);
     uint32_t tx_headroom = CACHE_LINE_SIZE - dev->hdr_size;
-    size_t rings = 2 * fe_ring_bytes(n);
-    size_t bufs = fe_align((size_t) n * fe_stride(rx_buf_size, 0),
+    size_t rings = fe_ring_bytes(n_rx) + fe_ring_bytes(n_tx);
+    size_t bufs = fe_align((size_t) n_rx * fe_stride(rx_buf_size, 0),
                            FE_PAGE_SIZE)
-                  + fe_align((size_t) n * fe_stride(o->tx_buf_size,
-                                                    tx_headroom),
+                  + fe_align((size_t) n_tx * fe_stride(o->tx_buf_size,
+                                                       tx_headroom),
                              FE_PAGE_SIZE);
     int err;
 
@@ -356,8 +356,8 @@ fe_mem_setup(struct fe_dev *dev, const struct fe_options *o)
     }
 
     uint8_t *p = dev->mem, *b = dev->mem + rings;
-    fe_ring_layout(&dev->rx, n, rx_buf_size, 0, &p, &b);
-    fe_ring_layout(&dev->tx, n, o->tx_buf_size, tx_headroom, &p, &b);
+    fe_ring_layout(&dev->rx, n_rx, rx_buf_size, 0, &p, &b);
+    fe_ring_layout(&dev->tx, n_tx, o->tx_buf_size, tx_headroom, &p, &b);
     return 0;
 
 out_close:
@@ -382,7 +382,7 @@ fe_mem_undo_setup(struct fe_dev *dev)
 /* Writes the descriptor table and the initial avail ring: every receive
  * buffer posted, every transmit descriptor free. */
 static int
-fe_rings_init(struct fe_dev *dev, const struct fe_options *o)
+fe_rings_init(struct fe_dev *dev)
 {
     bool event_idx = dev->features & (1ull << VIRTIO_RING_F_EVENT_IDX);
     struct fe_ring *rx = &dev->rx, *tx = &dev->tx;
@@ -396,6 +396,8 @@ fe_rings_init(struct fe_dev *dev, const struct fe_options *o)
         rx->desc[i].len = rx->buf_size;
         rx->desc[i].flags = VRING_DESC_F_WRITE;
         rx->avail->ring[i] = i;
+    }
+    for (uint32_t i = 0; i < tx->size; i++) {
         tx->desc[i].addr = fe_gpa(dev, fe_ring_buf(tx, i));
         tx->desc[i].len = 0;
         tx->free_ids[i] = i;
@@ -413,7 +415,6 @@ fe_rings_init(struct fe_dev *dev, const struct fe_options *o)
             return -errno;
         }
     }
-    (void) o;
     return 0;
 }
 
@@ -501,7 +502,8 @@ fe_dev_open(int sock, const struct fe_options *o, struct fe_dev **devp)
     struct fe_dev *dev;
     int err;
 
-    if (!o->ring_size || o->ring_size & (o->ring_size - 1)
+    if (!o->rx_ring_size || o->rx_ring_size & (o->rx_ring_size - 1)
+        || !o->tx_ring_size || o->tx_ring_size & (o->tx_ring_size - 1)
         || (o->rx_buf_size && o->rx_buf_size < 64)
         || o->tx_buf_size < 64) {
         return -EINVAL;
@@ -522,7 +524,7 @@ fe_dev_open(int sock, const struct fe_options *o, struct fe_dev **devp)
     if (err) {
         goto out_free;
     }
-    err = fe_rings_init(dev, o);
+    err = fe_rings_init(dev);
     if (!err) {
         err = fe_send_mem_table(dev);
     }

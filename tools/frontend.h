@@ -95,7 +95,8 @@ struct fe_ring {
 };
 
 struct fe_options {
-    uint16_t ring_size;         /* power of two, 1..FE_MAX_RING_SIZE */
+    uint16_t rx_ring_size;      /* powers of two, 1..FE_MAX_RING_SIZE */
+    uint16_t tx_ring_size;
     uint32_t rx_buf_size;       /* per receive buffer, virtio header
                                  * included; 0: 2048 with mergeable
                                  * buffers, else MAX(2048, tx_buf_size) */

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
 #include "tsc.h"
 #include "util.h"
 
@@ -50,6 +51,22 @@ csum_add(const uint8_t *p, size_t len)
         sum += get_be16(p + i);
     }
     return sum;
+}
+
+/* True if the IPv4 header at 'ip' (20 bytes, no options) has a valid
+ * checksum.  The one's complement sum works in either byte order: a valid
+ * header sums to 0xffff. */
+static inline bool
+ip_csum_ok(const uint8_t *ip)
+{
+    uint32_t w[5];
+    memcpy(w, ip, sizeof w);
+    uint64_t sum = (uint64_t) w[0] + w[1] + w[2] + w[3] + w[4];
+    sum = (sum & 0xffffffff) + (sum >> 32);
+    sum = (sum & 0xffff) + (sum >> 16);
+    sum = (sum & 0xffff) + (sum >> 16);
+    sum = (sum & 0xffff) + (sum >> 16);
+    return sum == 0xffff;
 }
 
 static void
@@ -197,7 +214,7 @@ pg_rx_ours(struct pg *pg, struct pg_port *p, const uint8_t *f, uint32_t len,
     if (unlikely(get_be16(f + 12) != 0x0800 || ip[0] != 0x45 || ip[9] != 17
                  || get_be16(ip + 2) != len - PG_OFF_IP
                  || get_be16(f + PG_OFF_UDP + 4) != len - PG_OFF_UDP
-                 || csum_fold(csum_add(ip, 20)) != 0
+                 || !ip_csum_ok(ip)
                  || src >= pg->n_ports
                  || (pg->check_payload
                      && memcmp(f + PG_MIN_FRAME, pg->pattern + PG_MIN_FRAME,
@@ -215,7 +232,7 @@ pg_rx_ours(struct pg *pg, struct pg_port *p, const uint8_t *f, uint32_t len,
         p->rx_reordered++;
     }
     if (likely(now > tsc)) {
-        hist_add(&pg->hist, now - tsc);
+        pg_hist_add(&pg->hist, now - tsc);
     }
     p->rx_frames++;
     p->rx_bytes += len;
@@ -358,10 +375,13 @@ pg_tx_burst(struct pg *pg, struct pg_port *p, uint64_t now, uint64_t budget)
     if (r->n_free < pg->batch) {
         fe_tx_reclaim(r);
     }
-    unsigned n = (unsigned) MIN(MIN(budget, (uint64_t) pg->batch), r->n_free);
-    if (!n) {
+    uint64_t want = MIN(budget, (uint64_t) pg->batch);
+    if (r->n_free < want) {
+        /* The ring is what limits us: wait for a whole burst's worth of
+         * room rather than publish (and maybe kick) for a few frames. */
         return 0;
     }
+    unsigned n = (unsigned) want;
     uint32_t hdr_size = p->dev->hdr_size;
     uint64_t bytes = 0;
     for (unsigned i = 0; i < n; i++) {
@@ -443,7 +463,7 @@ pg_hellos_done(const struct pg *pg)
     return true;
 }
 
-/* The hello phase (see the top of the file). */
+/* The hello phase (see the top of vupktgen.c). */
 void
 pg_hello_phase(struct pg *pg)
 {
@@ -466,8 +486,9 @@ pg_hello_phase(struct pg *pg)
             break;
         }
         if (now >= limit || pg_stop_requested || pg_any_broken(pg)) {
-            VLOG_WARN("hello frames did not get through within %u ms; "
-                      "sending anyway", pg->hello_timeout_ms);
+            VLOG_WARN("hello frames did not get through within %u ms "
+                      "(%.0f ms); sending anyway", pg->hello_timeout_ms,
+                      (double) (now - start) * 1e3 / (double) pg->hz);
             break;
         }
     }
@@ -521,6 +542,7 @@ pg_run(struct pg *pg)
     uint64_t t_stop = pg->duration > 0
                       ? (uint64_t) (pg->duration * (double) pg->hz) : 0;
     uint64_t linger = pg->hz / 1000 * pg->linger_ms;
+    uint64_t max_iteration = pg->hz / 20000;
     bool sink = !pg->n_tx_active;       /* nothing to send: run until told */
     bool sending = true;
     uint64_t s_tx = 0, s_rx = 0, t_sample, last_any = 0, t_progress;
@@ -547,8 +569,14 @@ pg_run(struct pg *pg)
             work += pg_rx_burst(pg, p);
         }
         if (work) {
-            /* The cost of the frames, without the idle polls. */
-            pg->busy_cycles += tsc_now() - now;
+            /* The cost of the frames, without the idle polls, and without
+             * the iterations that took so long (over 50 us) that we must
+             * have been preempted. */
+            uint64_t dt = tsc_now() - now;
+            if (likely(dt < max_iteration)) {
+                pg->busy_cycles += dt;
+                pg->busy_frames += work;
+            }
         }
         if (likely(now < next_tick)) {
             continue;
@@ -569,10 +597,9 @@ pg_run(struct pg *pg)
             t_sample = now;
         }
         bool broken = pg_any_broken(pg);
-        if (sending && (pg_stop_requested || broken || !pg->n_tx_active
-                        || (t_stop && now - pg->t0 >= t_stop))
-            && (!sink || pg_stop_requested || broken
-                || (t_stop && now - pg->t0 >= t_stop))) {
+        bool timed_out = t_stop && now - pg->t0 >= t_stop;
+        if (sending && (pg_stop_requested || broken || timed_out
+                        || (!sink && !pg->n_tx_active))) {
             sending = false;
             pg->t_tx_end = now;
             t_progress = now;

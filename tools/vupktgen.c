@@ -29,6 +29,9 @@
  *            nothing arrived for --linger ms;
  *   report   human text, or one JSON object with --json.
  *
+ * This file holds the command line, set-up, teardown and the report;
+ * vupktgen-run.c the frames and the loop; frontend.c the vhost-user side.
+ *
  * Sizes are Ethernet frames without FCS (a "64-byte" frame is 64 bytes in
  * the buffer, after the virtio-net header); Gbit/s counts those bytes. */
 #include <config.h>
@@ -57,18 +60,18 @@
 
 /* Smallest value that falls into bucket 'i'. */
 static uint64_t
-hist_value(unsigned i)
+pg_hist_value(unsigned i)
 {
-    if (i < 2 * HIST_SUB) {
+    if (i < 2 * PG_HIST_SUB) {
         return i;
     }
-    unsigned e = i / HIST_SUB - 1;
-    return (uint64_t) (i % HIST_SUB + HIST_SUB) << e;
+    unsigned e = i / PG_HIST_SUB - 1;
+    return (uint64_t) (i % PG_HIST_SUB + PG_HIST_SUB) << e;
 }
 /* The value below which a fraction 'q' of the samples lie: the middle of
  * the bucket that holds the sample of that rank, clamped to [min, max]. */
 static uint64_t
-hist_quantile(const struct pg_hist *h, double q)
+pg_hist_quantile(const struct pg_hist *h, double q)
 {
     if (!h->n) {
         return 0;
@@ -76,10 +79,10 @@ hist_quantile(const struct pg_hist *h, double q)
     uint64_t rank = (uint64_t) ceil(q * (double) h->n);
     uint64_t seen = 0;
     rank = rank ? rank : 1;
-    for (unsigned i = 0; i < HIST_BUCKETS; i++) {
+    for (unsigned i = 0; i < PG_HIST_BUCKETS; i++) {
         seen += h->counts[i];
         if (seen >= rank) {
-            uint64_t lo = hist_value(i), hi = hist_value(i + 1);
+            uint64_t lo = pg_hist_value(i), hi = pg_hist_value(i + 1);
             uint64_t v = lo + (hi - lo) / 2;
             return MAX(h->min, MIN(v, h->max));
         }
@@ -110,8 +113,8 @@ usage(void)
 "  -l, --listen PATH      listen at PATH for a backend in client mode\n"
 "      --tx N             port N transmits (repeatable)\n"
 "      --rx N             port N is a destination (repeatable); every port\n"
-"                         drains and checks what it receives.  Default: port 0\n"
-"                         transmits to all others (alone: to itself)\n"
+"                         drains and checks what it receives.  Default:\n"
+"                         port 0 sends to all others (alone: to itself)\n"
 "Traffic:\n"
 "  -s, --size N           frame size without FCS, %u..%u (default 64)\n"
 "      --imix             simple IMIX: 64, 594, 1518 bytes as 7:4:1\n"
@@ -123,9 +126,12 @@ usage(void)
 "  -d, --duration S       seconds of sending (default 10 without --count)\n"
 "  -b, --batch N          frames per burst, 1..%u (default 32)\n"
 "      --ring-size N      virtqueue entries, power of two (default 256)\n"
+"      --rx-ring-size N   the same for the receive ring only\n"
+"      --tx-ring-size N   the same for the transmit ring only\n"
 "      --rx-buf-size N    bytes per receive buffer (default 2048 with\n"
-"                         mergeable buffers, else what the largest frame needs)\n"
-"      --mrg, --no-mrg    take VIRTIO_NET_F_MRG_RXBUF if offered (default on)\n"
+"                         mergeable buffers, else what the largest frame\n"
+"                         needs)\n"
+"      --mrg, --no-mrg    take MRG_RXBUF if offered (default on)\n"
 "      --no-event-idx     do not take VIRTIO_RING_F_EVENT_IDX\n"
 "      --mac-base MAC     MAC of port 0; port i adds i (02:00:00:00:00:01)\n"
 "Run:\n"
@@ -201,6 +207,7 @@ parse_mac(const char *s, uint8_t mac[6])
 
 enum {
     OPT_TX = 256, OPT_RX, OPT_IMIX, OPT_FLOWS, OPT_FLOW_MACS, OPT_RING_SIZE,
+    OPT_RX_RING_SIZE, OPT_TX_RING_SIZE,
     OPT_RX_BUF_SIZE, OPT_MRG, OPT_NO_MRG, OPT_NO_EVENT_IDX, OPT_MAC_BASE,
     OPT_CPU, OPT_LINGER, OPT_HELLO_TIMEOUT, OPT_TIMEOUT, OPT_EXPECT_NO_LOSS,
     OPT_NO_PAYLOAD_CHECK,
@@ -220,6 +227,8 @@ static const struct option long_options[] = {
     { "duration", required_argument, NULL, 'd' },
     { "batch", required_argument, NULL, 'b' },
     { "ring-size", required_argument, NULL, OPT_RING_SIZE },
+    { "rx-ring-size", required_argument, NULL, OPT_RX_RING_SIZE },
+    { "tx-ring-size", required_argument, NULL, OPT_TX_RING_SIZE },
     { "rx-buf-size", required_argument, NULL, OPT_RX_BUF_SIZE },
     { "mrg", no_argument, NULL, OPT_MRG },
     { "no-mrg", no_argument, NULL, OPT_NO_MRG },
@@ -303,10 +312,17 @@ pg_option(struct pg *pg, int c, const char *arg, unsigned *rx_buf_size,
     case 'b':
         return parse_uint(arg, 1, PG_BATCH_MAX, &pg->batch) ? -EINVAL : 0;
     case OPT_RING_SIZE:
+    case OPT_RX_RING_SIZE:
+    case OPT_TX_RING_SIZE:
         if (parse_uint(arg, 2, FE_MAX_RING_SIZE, &u) || u & (u - 1)) {
             break;
         }
-        pg->fe.ring_size = (uint16_t) u;
+        if (c != OPT_TX_RING_SIZE) {
+            pg->fe.rx_ring_size = (uint16_t) u;
+        }
+        if (c != OPT_RX_RING_SIZE) {
+            pg->fe.tx_ring_size = (uint16_t) u;
+        }
         return 0;
     case OPT_RX_BUF_SIZE:
         return parse_uint(arg, 64, 65536, rx_buf_size) ? -EINVAL : 0;
@@ -357,7 +373,14 @@ pg_option(struct pg *pg, int c, const char *arg, unsigned *rx_buf_size,
     default:
         return -EINVAL;
     }
-    fprintf(stderr, "vupktgen: bad value '%s' for an option\n", arg);
+    const char *name = "?";
+    for (const struct option *o = long_options; o->name; o++) {
+        if (o->val == c) {
+            name = o->name;
+            break;
+        }
+    }
+    fprintf(stderr, "vupktgen: bad value '%s' for --%s\n", arg, name);
     return -EINVAL;
 }
 
@@ -578,9 +601,9 @@ pg_result(const struct pg *pg, struct pg_result *res)
     for (unsigned i = 0; i < pg->n_samples; i++) {
         res->best_rx_pps = MAX(res->best_rx_pps, pg->samples[i].rx_pps);
     }
-    if (res->sent + res->received) {
+    if (pg->busy_frames) {
         res->cycles_per_frame = (double) pg->busy_cycles
-                                / (double) (res->sent + res->received);
+                                / (double) pg->busy_frames;
     }
     if (pg->t_end > pg->t0) {
         res->busy = (double) pg->busy_cycles / (double) (pg->t_end - pg->t0);
@@ -635,9 +658,9 @@ pg_report_text(const struct pg *pg, const struct pg_result *res)
     if (h->n) {
         printf("latency ns: min %" PRIu64 "  p50 %" PRIu64 "  p99 %" PRIu64
                "  p99.9 %" PRIu64 "  max %" PRIu64 "  mean %" PRIu64 "\n",
-               pg_ns(pg, h->min), pg_ns(pg, hist_quantile(h, 0.5)),
-               pg_ns(pg, hist_quantile(h, 0.99)),
-               pg_ns(pg, hist_quantile(h, 0.999)), pg_ns(pg, h->max),
+               pg_ns(pg, h->min), pg_ns(pg, pg_hist_quantile(h, 0.5)),
+               pg_ns(pg, pg_hist_quantile(h, 0.99)),
+               pg_ns(pg, pg_hist_quantile(h, 0.999)), pg_ns(pg, h->max),
                pg_ns(pg, h->sum / h->n));
     }
     if (!pg->hellos_ok) {
@@ -696,7 +719,8 @@ pg_report_json(const struct pg *pg, const struct pg_result *res)
     }
     json_kv_u64(&j, "flows", pg->n_flows);
     json_kv_u64(&j, "batch", pg->batch);
-    json_kv_u64(&j, "ring_size", pg->fe.ring_size);
+    json_kv_u64(&j, "rx_ring_size", pg->fe.rx_ring_size);
+    json_kv_u64(&j, "tx_ring_size", pg->fe.tx_ring_size);
     json_kv_u64(&j, "rate_pps", (uint64_t) pg->rate);
     json_kv_bool(&j, "hellos_ok", pg->hellos_ok);
     json_kv_bool(&j, "broken", res->broken);
@@ -726,9 +750,9 @@ pg_report_json(const struct pg *pg, const struct pg_result *res)
     json_kv_u64(&j, "count", h->n);
     json_kv_u64(&j, "min", h->n ? pg_ns(pg, h->min) : 0);
     json_kv_u64(&j, "mean", h->n ? pg_ns(pg, h->sum / h->n) : 0);
-    json_kv_u64(&j, "p50", pg_ns(pg, hist_quantile(h, 0.5)));
-    json_kv_u64(&j, "p99", pg_ns(pg, hist_quantile(h, 0.99)));
-    json_kv_u64(&j, "p999", pg_ns(pg, hist_quantile(h, 0.999)));
+    json_kv_u64(&j, "p50", pg_ns(pg, pg_hist_quantile(h, 0.5)));
+    json_kv_u64(&j, "p99", pg_ns(pg, pg_hist_quantile(h, 0.99)));
+    json_kv_u64(&j, "p999", pg_ns(pg, pg_hist_quantile(h, 0.999)));
     json_kv_u64(&j, "max", pg_ns(pg, h->max));
     json_object_end(&j);
     json_object_end(&j);

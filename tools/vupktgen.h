@@ -25,34 +25,35 @@
 #define PG_OFF_SEQ     46       /* u64: sender port << 56 | sequence */
 #define PG_OFF_TSC     54
 #define PG_SEQ_MASK    ((1ull << 56) - 1)
+
 /* ---- Latency histogram: log-linear, 32 sub-buckets per power of two
  * (about 3 % resolution), exact below 64 cycles. ---- */
 
-#define HIST_SUB_BITS 5
-#define HIST_SUB      (1u << HIST_SUB_BITS)
-#define HIST_BUCKETS  (HIST_SUB * 60)
+#define PG_HIST_SUB_BITS 5
+#define PG_HIST_SUB      (1u << PG_HIST_SUB_BITS)
+#define PG_HIST_BUCKETS  (PG_HIST_SUB * 60)
 
 struct pg_hist {
-    uint64_t counts[HIST_BUCKETS];
+    uint64_t counts[PG_HIST_BUCKETS];
     uint64_t n, sum, min, max;
 };
 
 static inline unsigned
-hist_index(uint64_t v)
+pg_hist_index(uint64_t v)
 {
-    if (v < 2 * HIST_SUB) {
+    if (v < 2 * PG_HIST_SUB) {
         return (unsigned) v;
     }
     unsigned msb = 63 - (unsigned) __builtin_clzll(v);
-    unsigned e = msb - HIST_SUB_BITS;
-    return HIST_SUB * (e + 1) + (unsigned) ((v >> e) - HIST_SUB);
+    unsigned e = msb - PG_HIST_SUB_BITS;
+    return PG_HIST_SUB * (e + 1) + (unsigned) ((v >> e) - PG_HIST_SUB);
 }
 
 static inline void
-hist_add(struct pg_hist *h, uint64_t v)
+pg_hist_add(struct pg_hist *h, uint64_t v)
 {
-    unsigned i = hist_index(v);
-    h->counts[i < HIST_BUCKETS ? i : HIST_BUCKETS - 1]++;
+    unsigned i = pg_hist_index(v);
+    h->counts[i < PG_HIST_BUCKETS ? i : PG_HIST_BUCKETS - 1]++;
     h->n++;
     h->sum += v;
     if (v < h->min) {
@@ -62,6 +63,7 @@ hist_add(struct pg_hist *h, uint64_t v)
         h->max = v;
     }
 }
+
 /* ---- Configuration and state. ---- */
 
 struct pg_flow {
@@ -135,6 +137,7 @@ struct pg {
     unsigned n_tx_active;
     struct pg_hist hist;
     uint64_t busy_cycles;       /* in loop iterations that moved frames */
+    uint64_t busy_frames;       /* frames (or rx buffers) they moved */
     struct pg_sample samples[PG_MAX_SAMPLES];
     unsigned n_samples;
     bool hellos_ok;
@@ -148,8 +151,8 @@ extern volatile sig_atomic_t pg_stop_requested;
 int pg_build_flows(struct pg *, struct pg_port *p);
 
 /* vupktgen-run.c: the hello phase, then the traffic and linger phases
- * (see vupktgen.c).  Fill pg->hellos_ok, the counters, the histogram and
- * the samples. */
+ * (see vupktgen.c).  They fill pg->hellos_ok, the counters, the
+ * histogram and the samples. */
 void pg_hello_phase(struct pg *);
 void pg_run(struct pg *);
 
