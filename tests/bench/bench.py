@@ -177,6 +177,34 @@ class Bench:
         return {"mpps": best, "cpf": cpf, "state": state,
                 "handoff": (before, after)}
 
+    def run_vupktgen(self, kind, size):
+        """vupktgen A -> B through the switch: the best 1-s rate at full
+        speed, then latency percentiles at half that rate."""
+        a = os.path.join(self.tmp, "a.sock")
+        b = os.path.join(self.tmp, "b.sock")
+        for s in (a, b):
+            if os.path.exists(s):
+                os.unlink(s)
+        before = self.handoff()
+        sw = self.start_switch(kind, a, b, size)
+        gen = [os.path.join(self.a.builddir, "tools/vupktgen"), "--port", a,
+               "--port", b, "--cpu", "0", "--size", str(size),
+               "--rx-ring-size", "8192", "--json"]
+        gen += ["--mrg"] if size > 1518 else []
+        full = json.loads(subprocess.run(gen + ["--duration", "4"],
+                                         capture_output=True, text=True).stdout or "{}")
+        best = full.get("best_rx_pps", 0)
+        half = json.loads(subprocess.run(
+            gen + ["--duration", "3", "--rate", str(max(1000, best // 2))],
+            capture_output=True, text=True).stdout or "{}")
+        self.stop(sw)
+        after = self.handoff()
+        sh("rm -f /dev/hugepages/vubench*")
+        lat = half.get("latency_ns", {})
+        return {"mpps": best / 1e6, "p50": lat.get("p50", 0) / 1e3,
+                "p99": lat.get("p99", 0) / 1e3, "state": label(before, after),
+                "handoff": (before, after)}
+
     def rss(self, n_ports):
         argv = [self.vuswitch, "--cores", "1", "--control",
                 os.path.join(self.tmp, "rss.sock")]
@@ -234,6 +262,16 @@ def main():
                     print("run size=%d %-8s %.2f Mpps  %.0f cycles/frame  state=%s (handoff %d/%d ns)"
                           % (size, kind, res["mpps"], res["cpf"], res["state"],
                              res["handoff"][0], res["handoff"][1]), flush=True)
+        gen_results = {}
+        for size in [int(s) for s in args.sizes.split(",")]:
+            for r in range(args.runs):
+                for kind in ("vuswitch", "dpdk"):
+                    res = b.run_vupktgen(kind, size)
+                    gen_results.setdefault((size, kind), []).append(res)
+                    print("vupktgen size=%d %-8s %.2f Mpps  latency at half rate p50 %.1f us p99 %.1f us  state=%s (handoff %d/%d ns)"
+                          % (size, kind, res["mpps"], res["p50"], res["p99"],
+                             res["state"], res["handoff"][0], res["handoff"][1]),
+                          flush=True)
         rss2, rss16 = b.rss(2), b.rss(16)
     finally:
         b.cleanup()
@@ -261,6 +299,17 @@ def main():
         print("RATIO size=%d vuswitch_mpps=%.2f dpdk_mpps=%.2f ratio=%.2f cycles_per_frame=%.0f state=%s"
               % (size, x, y, x / y if y else float("nan"),
                  statistics.median(r["cpf"] for r in vu), st))
+    print()
+    print("With vupktgen (one direction, A -> B):")
+    for size in sorted({s for s, _ in gen_results}):
+        vu, dp = gen_results[(size, "vuswitch")], gen_results[(size, "dpdk")]
+        x, y = max(r["mpps"] for r in vu), max(r["mpps"] for r in dp)
+        med = lambda runs, k: statistics.median(r[k] for r in runs)
+        print("VUPKTGEN size=%d vuswitch_mpps=%.2f dpdk_mpps=%.2f ratio=%.2f "
+              "p50_us=%.1f/%.1f p99_us=%.1f/%.1f (vuswitch/dpdk) states=%s/%s"
+              % (size, x, y, x / y if y else float("nan"),
+                 med(vu, "p50"), med(dp, "p50"), med(vu, "p99"), med(dp, "p99"),
+                 ",".join(r["state"] for r in vu), ",".join(r["state"] for r in dp)))
     print("MEMORY vuswitch_rss_kib ports=2: %d ports=16: %d (no front end connected: no guest memory mapped)"
           % (rss2, rss16))
 
