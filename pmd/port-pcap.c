@@ -1,12 +1,24 @@
 /* port-pcap.c -- the pcap sink port: a port that only receives from the
- * switch, and writes what it receives to a pcap file (or FIFO).
+ * switch, and writes what it receives to a pcap file (or FIFO).  The same
+ * object is the sink of a runtime capture (vuswitchctl capture): then it
+ * is not part of the switching fabric, and workers copy a port's frames
+ * into it (see worker.h, struct worker_mirror).
  *
- * Two threads, one lockless ring between them:
+ * Two kinds of threads, one lockless ring per queue between them:
  *
- *   worker (tx_burst)                       writer thread (one per port)
- *     truncate to snaplen, copy into ring     drain ring -> pcap_dump()
- *     filter (pcap_offline_filter)            pcap_dump_flush() every 100 ms
+ *   worker (tx_burst on queue q)            writer thread (one per port)
+ *     truncate to snaplen, copy into ring q   drain rings -> pcap_dump()
+ *     filter (pcap_offline_filter)            flush every 100 ms, and before
+ *                                             a record would not fit in
+ *                                             the stdio buffer
  *     publish head once per burst             publish tail per record
+ *
+ * Each ring has exactly one producer: the worker that owns queue q.  A
+ * port of the fabric has one queue (one worker transmits to it, the others
+ * hand their frames to that one); a capture has one queue per worker, so
+ * that every worker that mirrors frames into it has a ring of its own.
+ * The writer merges the rings by timestamp (of what is published when it
+ * looks), so that the file reads in time order.
  *
  * The worker never waits for the writer: when the ring is full the frame is
  * dropped with DROP_SINK_FULL.  Only the writer blocks, on a slow disk or a
@@ -57,7 +69,9 @@
 #define PCAP_FLUSH_MS 100
 #define PCAP_IDLE_MS 1              /* writer's sleep when the ring is empty */
 #define PCAP_RETRY_MS 1000          /* retry period after a write error */
-#define PCAP_STDIO_BUF (256u << 10)
+#define PCAP_HEADER_WAIT_MS 1000    /* start(): for the file header */
+#define PCAP_STDIO_BUF (512u << 10) /* > the largest record (256 KiB) */
+#define PCAP_FILE_REC_HDR 16        /* a record's header in the file */
 
 struct pcap_rec {
     uint64_t ts_usec;               /* wall clock, microseconds */
@@ -68,11 +82,12 @@ struct pcap_rec {
 #define PCAP_REC_SIZE(caplen) \
     (((uint64_t) sizeof(struct pcap_rec) + (caplen) + 15) & ~(uint64_t) 15)
 
-/* Single producer (the worker owning the port's tx queue), single consumer
- * (the writer thread). */
+/* Single producer (the worker owning the queue), single consumer (the
+ * writer thread). */
 struct pcap_ring {
     uint64_t head __cacheline_aligned;  /* written by the worker */
     uint64_t tail_cache;                /* worker's copy of 'tail' */
+    uint8_t *scratch;                   /* worker: filtering when full */
     uint64_t tail __cacheline_aligned;  /* written by the writer */
     uint8_t *data __cacheline_aligned;  /* read-only after start */
 };
@@ -93,14 +108,18 @@ struct port_pcap {
     pthread_t writer;
     bool writer_running;
 
+    uint8_t *stdio_buf;             /* PCAP_STDIO_BUF bytes */
+    size_t unflushed;               /* writer: bytes in the stdio buffer */
+
     /* Written by destroy(), read by the writer. */
     bool stop;
+    /* Written by the writer, read by start(). */
+    bool header_written;
     /* Written by the writer, read by the control thread. */
     int sink_error;                 /* errno of the last failed write, 0 */
     int published_error;            /* control thread: as last described */
 
-    uint8_t *scratch;               /* worker: filtering when the ring is full */
-    struct pcap_ring ring;
+    struct pcap_ring *rings;        /* up.n_queues, cache-line aligned */
 };
 
 static struct port_pcap *
@@ -148,16 +167,16 @@ pcap_accepts(const struct port_pcap *pp, const uint8_t *frame,
 
 /* Copies one frame into the ring at '*head' (not yet published). */
 static uint16_t
-pcap_push(struct port_pcap *pp, uint64_t *head, const struct pkt *pkt,
-          uint64_t ts_usec)
+pcap_push(struct port_pcap *pp, struct pcap_ring *r, uint64_t *head,
+          const struct pkt *pkt, uint64_t ts_usec)
 {
     uint32_t caplen = MIN(pkt->len, pp->snaplen);
     uint64_t advance;
-    struct pcap_rec *rec = ring_reserve(&pp->ring, *head, caplen, &advance);
+    struct pcap_rec *rec = ring_reserve(r, *head, caplen, &advance);
     if (unlikely(!rec)) {
         /* Full.  Still, a frame the filter rejects is not a loss. */
-        vq_segs_copy_out(pkt->segs, pkt->n_segs, 0, pp->scratch, caplen);
-        return pcap_accepts(pp, pp->scratch, caplen, pkt->len)
+        vq_segs_copy_out(pkt->segs, pkt->n_segs, 0, r->scratch, caplen);
+        return pcap_accepts(pp, r->scratch, caplen, pkt->len)
                ? PKT_DROP(DROP_SINK_FULL) : 0;
     }
     uint8_t *frame = (uint8_t *) (rec + 1);
@@ -181,12 +200,13 @@ pcap_tx_burst(struct port *port, unsigned qid, struct pkt *const *pkts,
     clock_gettime(CLOCK_REALTIME, &ts);     /* vDSO: no syscall */
     uint64_t ts_usec = (uint64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 
-    uint64_t head = pp->ring.head;
+    struct pcap_ring *r = &pp->rings[qid];
+    uint64_t head = r->head;
     for (unsigned i = 0; i < n; i++) {
-        results[i] = pcap_push(pp, &head, pkts[i], ts_usec);
+        results[i] = pcap_push(pp, r, &head, pkts[i], ts_usec);
     }
-    if (head != pp->ring.head) {
-        STORE_RELEASE(pp->ring.head, head);
+    if (head != r->head) {
+        STORE_RELEASE(r->head, head);
     }
 }
 
@@ -281,34 +301,76 @@ sink_close(void *pp_)
     return r;
 }
 
-/* Writer: dumps every record published so far.  Returns how many. */
+/* Writer: hands the stdio buffer to the file. */
+static void
+writer_flush(struct port_pcap *pp)
+{
+    pcap_dump_flush(pp->dumper);
+    pp->unflushed = 0;
+}
+
+/* Writer: the oldest record of 'r' before 'head', skipping (and
+ * consuming) a PAD, or NULL if there is none. */
+static const struct pcap_rec *
+writer_peek(struct pcap_ring *r, uint64_t head)
+{
+    uint64_t tail = r->tail;
+    if (tail == head) {
+        return NULL;
+    }
+    uint64_t pos = tail & (PCAP_RING_SIZE - 1);
+    const struct pcap_rec *rec = (const void *) (r->data + pos);
+    if (rec->caplen != PCAP_REC_PAD) {
+        return rec;
+    }
+    tail += PCAP_RING_SIZE - pos;
+    STORE_RELEASE(r->tail, tail);
+    return tail == head ? NULL : (const void *) r->data;
+}
+
+/* Writer: dumps every record published so far, the oldest first across
+ * the rings.  Returns how many. */
 static unsigned
 writer_drain(struct port_pcap *pp)
 {
-    struct pcap_ring *r = &pp->ring;
-    uint64_t head = LOAD_ACQUIRE(r->head);
-    uint64_t tail = r->tail;
+    unsigned n_rings = pp->up.n_queues;
+    uint64_t heads[STATS_MAX_QUEUES];
+    for (unsigned q = 0; q < n_rings; q++) {
+        heads[q] = LOAD_ACQUIRE(pp->rings[q].head);
+    }
     unsigned n = 0;
-    while (tail != head) {
-        uint64_t pos = tail & (PCAP_RING_SIZE - 1);
-        const struct pcap_rec *rec = (const void *) (r->data + pos);
-        if (rec->caplen == PCAP_REC_PAD) {
-            tail += PCAP_RING_SIZE - pos;
-            continue;
+    for (;;) {
+        const struct pcap_rec *oldest = NULL;
+        unsigned from = 0;
+        for (unsigned q = 0; q < n_rings; q++) {
+            const struct pcap_rec *rec = writer_peek(&pp->rings[q], heads[q]);
+            if (rec && (!oldest || rec->ts_usec < oldest->ts_usec)) {
+                oldest = rec;
+                from = q;
+            }
+        }
+        if (!oldest) {
+            return n;
         }
         struct pcap_pkthdr h = {
-            .ts.tv_sec = (time_t) (rec->ts_usec / 1000000),
-            .ts.tv_usec = (suseconds_t) (rec->ts_usec % 1000000),
-            .caplen = rec->caplen,
-            .len = rec->len,
+            .ts.tv_sec = (time_t) (oldest->ts_usec / 1000000),
+            .ts.tv_usec = (suseconds_t) (oldest->ts_usec % 1000000),
+            .caplen = oldest->caplen,
+            .len = oldest->len,
         };
-        pcap_dump((u_char *) pp->dumper, &h, (const u_char *) (rec + 1));
-        tail += PCAP_REC_SIZE(rec->caplen);
-        STORE_RELEASE(r->tail, tail);   /* room for the worker at once */
+        /* Flushing before stdio would, the file grows by whole records
+         * only: tcpdump can read it at any time. */
+        size_t size = PCAP_FILE_REC_HDR + oldest->caplen;
+        if (pp->unflushed + size > PCAP_STDIO_BUF) {
+            writer_flush(pp);
+        }
+        pp->unflushed += size;
+        pcap_dump((u_char *) pp->dumper, &h, (const u_char *) (oldest + 1));
+        struct pcap_ring *r = &pp->rings[from];
+        /* Room for the worker at once. */
+        STORE_RELEASE(r->tail, r->tail + PCAP_REC_SIZE(oldest->caplen));
         n++;
     }
-    STORE_RELEASE(r->tail, tail);
-    return n;
 }
 
 static void *
@@ -320,8 +382,10 @@ writer_main(void *pp_)
     pthread_sigmask(SIG_BLOCK, &all, NULL);     /* signals are main's */
 
     /* The file header now, so that the file is a valid (empty) capture
-     * at once.  Here rather than in start(): a write may wait. */
-    pcap_dump_flush(pp->dumper);
+     * at once.  Here rather than in start(): a write may wait (start()
+     * waits for this a little, see there). */
+    writer_flush(pp);
+    STORE_RELEASE(pp->header_written, true);
     uint64_t last_flush = now_ms();
     bool dirty = false;
     for (;;) {
@@ -329,7 +393,7 @@ writer_main(void *pp_)
         dirty |= n > 0;
         uint64_t now = now_ms();
         if (dirty && now - last_flush >= PCAP_FLUSH_MS) {
-            pcap_dump_flush(pp->dumper);
+            writer_flush(pp);
             dirty = false;
             last_flush = now;
         }
@@ -381,7 +445,8 @@ pcap_open_sink(struct port_pcap *pp, char *err, size_t err_size)
     pp->fd = fd;
     FILE *f = fopencookie(pp, "w", sink_io);
     if (f) {
-        setvbuf(f, NULL, _IOFBF, PCAP_STDIO_BUF);
+        /* Our own buffer: given NULL, glibc would ignore the size. */
+        setvbuf(f, (char *) pp->stdio_buf, _IOFBF, PCAP_STDIO_BUF);
         pp->dumper = pcap_dump_fopen(pp->dead, f);
         if (!pp->dumper) {
             snprintf(err, err_size, "port %s: %s: %s", pp->up.name, pp->path,
@@ -397,25 +462,41 @@ pcap_open_sink(struct port_pcap *pp, char *err, size_t err_size)
     return -ENOMEM;
 }
 
+/* One ring per queue, prefaulted so that a worker takes no page fault on
+ * first use. */
 static int
 pcap_setup_buffers(struct port_pcap *pp, char *err, size_t err_size)
 {
-    /* Prefaulted, so that the worker takes no page fault on first use. */
-    void *data = mmap(NULL, PCAP_RING_SIZE, PROT_READ | PROT_WRITE,
-                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-    if (data == MAP_FAILED) {
-        int r = -errno;
-        snprintf(err, err_size, "port %s: cannot allocate its ring: %s",
-                 pp->up.name, strerror(-r));
-        return r;
+    unsigned n_rings = pp->up.n_queues;
+    /* sizeof *pp->rings is a multiple of the line size (its members are
+     * aligned): producer and consumer lines never share. */
+    pp->rings = aligned_alloc(CACHE_LINE_SIZE, n_rings * sizeof *pp->rings);
+    if (pp->rings) {
+        memset(pp->rings, 0, n_rings * sizeof *pp->rings);
     }
-    pp->ring.data = data;
-    pp->scratch = malloc(pp->snaplen);
     pp->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (!pp->scratch || pp->stop_fd < 0) {
+    pp->stdio_buf = malloc(PCAP_STDIO_BUF);
+    if (!pp->rings || pp->stop_fd < 0 || !pp->stdio_buf) {
         snprintf(err, err_size, "port %s: out of memory or file "
                  "descriptors", pp->up.name);
         return -ENOMEM;
+    }
+    for (unsigned q = 0; q < n_rings; q++) {
+        struct pcap_ring *ring = &pp->rings[q];
+        void *data = mmap(NULL, PCAP_RING_SIZE, PROT_READ | PROT_WRITE,
+                          MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+        if (data == MAP_FAILED) {
+            int r = -errno;
+            snprintf(err, err_size, "port %s: cannot allocate its ring: %s",
+                     pp->up.name, strerror(-r));
+            return r;
+        }
+        ring->data = data;
+        ring->scratch = malloc(pp->snaplen);
+        if (!ring->scratch) {
+            snprintf(err, err_size, "port %s: out of memory", pp->up.name);
+            return -ENOMEM;
+        }
     }
     return 0;
 }
@@ -438,6 +519,8 @@ pcap_undo_start(struct port_pcap *pp)
         pcap_dump_close(pp->dumper);    /* flushes, closes fd */
         pp->dumper = NULL;
     }
+    free(pp->stdio_buf);
+    pp->stdio_buf = NULL;
     if (pp->has_filter) {
         pcap_freecode(&pp->prog);
         pp->has_filter = false;
@@ -450,12 +533,14 @@ pcap_undo_start(struct port_pcap *pp)
         close(pp->stop_fd);
         pp->stop_fd = -1;
     }
-    if (pp->ring.data) {
-        munmap(pp->ring.data, PCAP_RING_SIZE);
-        pp->ring.data = NULL;
+    for (unsigned q = 0; pp->rings && q < pp->up.n_queues; q++) {
+        if (pp->rings[q].data) {
+            munmap(pp->rings[q].data, PCAP_RING_SIZE);
+        }
+        free(pp->rings[q].scratch);
     }
-    free(pp->scratch);
-    pp->scratch = NULL;
+    free(pp->rings);
+    pp->rings = NULL;
 }
 
 static int
@@ -488,6 +573,15 @@ pcap_start(struct port *port, char *err, size_t err_size)
     char thread_name[16];
     snprintf(thread_name, sizeof thread_name, "pcap-%.10s", port->name);
     pthread_setname_np(pp->writer, thread_name);
+    /* So that the file is a capture tcpdump reads as soon as the port
+     * exists, unless the sink is stuck from the start (then the port says
+     * "stalled" soon). */
+    for (int ms = 0; ms < PCAP_HEADER_WAIT_MS; ms++) {
+        if (LOAD_ACQUIRE(pp->header_written)) {
+            break;
+        }
+        usleep(1000);
+    }
     VLOG_INFO("port %s: writing to %s%s%s%s", port->name, pp->path,
               pp->has_filter ? " (filter '" : "", pp->filter,
               pp->has_filter ? "')" : "");
@@ -534,7 +628,7 @@ pcap_describe(const struct port *port, struct stats_port_info *info)
     }
     snprintf(info->path, sizeof info->path, "%s", pp->path);
     info->mtu = port->max_frame - 18;
-    info->n_active_queues = pp->writer_running ? 1 : 0;
+    info->n_active_queues = pp->writer_running ? port->n_queues : 0;
 }
 
 /* Republishes the description when the writer got stuck or recovered
@@ -565,15 +659,15 @@ const struct port_class port_pcap_class = {
 struct port *
 port_pcap_create(const struct port_spec *spec, char *err, size_t err_size)
 {
-    /* Aligned: the ring's producer and consumer lines must not share. */
-    struct port_pcap *pp = aligned_alloc(CACHE_LINE_SIZE, sizeof *pp);
+    /* Workers write only the rings, allocated (aligned) by start(). */
+    struct port_pcap *pp = calloc(1, sizeof *pp);
     if (!pp) {
         snprintf(err, err_size, "out of memory");
         return NULL;
     }
-    memset(pp, 0, sizeof *pp);
     pp->up.class = &port_pcap_class;
-    pp->up.n_queues = 1;
+    pp->up.n_queues = spec->n_queues ? MIN(spec->n_queues, STATS_MAX_QUEUES)
+                                     : 1;
     snprintf(pp->path, sizeof pp->path, "%s", spec->path);
     snprintf(pp->filter, sizeof pp->filter, "%s", spec->filter);
     pp->snaplen = spec->snaplen ? spec->snaplen : 262144;

@@ -5,9 +5,10 @@
  * or attaches to an existing persistent one, sets its MTU and brings it up.
  * The tick re-reads the link state (a TAP the administrator set down gets
  * no frames from us: its queue stops being live and frames for it are
- * counted as port_down) and the kernel's count of frames it dropped because
- * we read too slowly.  destroy() closes the fd; the kernel then removes a
- * TAP that is not persistent.
+ * counted as port_down; one moved to another network namespace counts as
+ * up, see tap_refresh_link) and the kernel's count of frames it dropped
+ * because we read too slowly.  destroy() closes the fd; the kernel then
+ * removes a TAP that is not persistent.
  *
  * Datapath (the worker that owns queue 0; one queue pair): io_uring, so that
  * a worker never blocks in read() and never makes a syscall per frame.
@@ -411,28 +412,36 @@ tap_read_kernel_drops(const struct port_tap *pt)
     return drops;
 }
 
-/* Re-reads IFF_UP / IFF_RUNNING.  Returns true if the state changed.  An
- * interface we cannot see (moved to another network namespace: that works
- * for a TAP and keeps our fd working; deleted: the reads will fail) keeps
- * its last known state. */
+/* Re-reads IFF_UP / IFF_RUNNING.  Returns true if the state changed.
+ *
+ * An interface we cannot see any more was moved to another network
+ * namespace (or deleted: then the reads fail and the port breaks).  A
+ * moved TAP keeps working through our fd, and whoever moved it most likely
+ * means to use it there, so its link counts as up from then on: we cannot
+ * read its state, and a last sample taken during the move (which sets the
+ * interface down before it leaves) would otherwise keep it "down" forever.
+ * What a TAP that is really down cannot take, the kernel drops. */
 static bool
 tap_refresh_link(struct port_tap *pt)
 {
     struct ifreq ifr;
     memset(&ifr, 0, sizeof ifr);
     int r = tap_ifreq(pt, SIOCGIFFLAGS, &ifr);
-    if (r) {
+    bool up, out_of_sight = r != 0;
+    if (out_of_sight) {
         if (!pt->out_of_sight) {
-            VLOG_INFO("port %s: %s: %s; its link state is unknown from now "
-                      "on", pt->up.name, pt->ifname, strerror(-r));
-            pt->out_of_sight = true;
+            VLOG_INFO("port %s: %s: %s; moved to another network namespace? "
+                      "Its link state is unknown from now on: frames are "
+                      "sent to it as if it were up", pt->up.name, pt->ifname,
+                      strerror(-r));
         }
-        return false;
+        up = true;
+    } else {
+        up = (ifr.ifr_flags & IFF_UP) && (ifr.ifr_flags & IFF_RUNNING);
     }
-    pt->out_of_sight = false;
-    bool up = (ifr.ifr_flags & IFF_UP) && (ifr.ifr_flags & IFF_RUNNING);
-    bool changed = up != pt->link_up;
+    bool changed = up != pt->link_up || out_of_sight != pt->out_of_sight;
     pt->link_up = up;
+    pt->out_of_sight = out_of_sight;
     return changed;
 }
 
@@ -652,7 +661,8 @@ tap_describe(const struct port *port, struct stats_port_info *info)
                  strerror(read_error));
     } else {
         snprintf(info->state, sizeof info->state, "%s",
-                 pt->fd >= 0 && pt->link_up ? "up" : "down");
+                 pt->fd < 0 ? "down" : pt->out_of_sight ? "up (other netns)"
+                 : pt->link_up ? "up" : "down");
     }
     snprintf(info->path, sizeof info->path, "%s", pt->ifname);
     info->mtu = pt->mtu;

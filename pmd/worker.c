@@ -6,12 +6,15 @@
  *       adopt a new configuration if the control thread published one
  *       (the ack is the quiescent point: see worker.h);
  *       for each receive queue we own: worker_forward();
+ *       for each worker that hands us frames: handoff_drain();
  *       account the pass as busy or idle cycles;
  *   }
  *
  * worker_forward() moves one burst from one receive queue:
  *
  *   1. rx_burst: up to 32 frames, described in place (guest memory, no copy).
+ *      If the port is under capture for rx, the frames the port did not
+ *      mark bad are copied into the capture's ring (mirror_rx()).
  *   2. Classify each frame.  Frames the port marked bad, frames from a
  *      disabled ring and frames over the ingress MTU are counted under
  *      their reason.  Others teach the MAC table their source and are
@@ -20,12 +23,23 @@
  *      unknown unicast.  A frame with no destination (its learnt port is
  *      down, it would go back where it came from, nobody else is up) is
  *      counted too, so that  rx_packets = forwarded + sum(rx drops).
- *   3. One tx_burst per destination: this is where the single copy, source
- *      guest to destination guest, happens.  The port reports per frame
- *      delivered or the tx drop reason, and we count it on the egress
- *      queue's tx side (this worker is that queue's only writer).
+ *   3. One tx_burst per destination (transmit()): this is where the single
+ *      copy, source guest to destination guest, happens.  The port reports
+ *      per frame delivered or the tx drop reason, and we count it on the
+ *      egress queue's tx side (this worker is that queue's only writer).
+ *      If the destination is under capture for tx, the frames it took are
+ *      copied into the capture's ring (mirror_tx()).
  *   4. rx_release: the source chains go back to the guest, one used-index
  *      store, one notification check.
+ *
+ * Captures.  A capture is a pcap sink outside the fabric (worker.h, struct
+ * worker_mirror): mirror_rx() and mirror_tx() hand it the frames with one
+ * more tx_burst, which copies them into this worker's ring of the sink and
+ * never waits; when the sink's writer falls behind, the copies are lost
+ * and counted as sink_full on the capture's slot.  So a capture costs
+ * forwarding one copy per frame, and nothing else.  Frames that arrive by
+ * handoff (below) go through transmit() too: the worker that delivers a
+ * frame is the one that mirrors it.
  *
  * Cross-worker traffic.  Only the worker that owns a port's transmit queue
  * writes into it.  A frame for a port another worker owns is copied into a
@@ -79,6 +93,8 @@ struct worker {
     struct pkt hpkts[PORT_BURST];
     struct vq_seg hsegs[PORT_BURST];
     uint16_t results[PORT_BURST];
+    uint16_t mirror_results[PORT_BURST];
+    struct pkt *mirrored[PORT_BURST];
     uint16_t n_out[STATS_MAX_PORTS];
     struct pkt *out[STATS_MAX_PORTS][PORT_BURST];
     struct vq_seg pool[PORT_SEG_POOL];
@@ -207,25 +223,80 @@ classify(struct worker *w, const struct worker_conf *conf,
     return sent ? 0 : PKT_DROP(DROP_NO_DESTINATION);
 }
 
-/* Step 3: one transmit burst of 'n' frames, counted on the queue. */
+/* Delivers 'n' frames to queue 'qid' of 'port' and counts each, delivered
+ * or dropped by reason, on 'ts' (this worker is its only writer).  Per
+ * frame outcome in 'results'. */
 static void
-transmit(struct worker *w, const struct worker_txq *txq, struct pkt **pkts,
-         unsigned n)
+deliver(struct port *port, unsigned qid, struct stats_dir *ts,
+        struct pkt *const *pkts, unsigned n, uint16_t *results)
 {
-    struct stats_dir *ts = txq->stats;
-    txq->port->class->tx_burst(txq->port, txq->qid, pkts, n, w->results, ts);
+    port->class->tx_burst(port, qid, pkts, n, results, ts);
 
     uint64_t packets = 0, bytes = 0;
     for (unsigned i = 0; i < n; i++) {
-        if (likely(!w->results[i])) {
+        if (likely(!results[i])) {
             packets++;
             bytes += pkts[i]->len;
         } else {
-            counter_add(&ts->drops[w->results[i] - 1], 1);
+            counter_add(&ts->drops[results[i] - 1], 1);
         }
     }
     counter_add(&ts->packets, packets);
     counter_add(&ts->bytes, bytes);
+}
+
+/* Hands the first 'n' frames of w->mirrored to the capture 'm'. */
+static void
+mirror_send(struct worker *w, const struct worker_mirror *m, unsigned n)
+{
+    if (n) {
+        deliver(m->sink, m->qid, m->stats, w->mirrored, n,
+                w->mirror_results);
+    }
+}
+
+/* Copies into the capture 'm' the frames of an rx burst that the port did
+ * not mark bad. */
+static void
+mirror_rx(struct worker *w, const struct worker_mirror *m, struct pkt *pkts,
+          unsigned n)
+{
+    unsigned k = 0;
+    for (unsigned i = 0; i < n; i++) {
+        if (!pkts[i].drop) {
+            w->mirrored[k++] = &pkts[i];
+        }
+    }
+    mirror_send(w, m, k);
+}
+
+/* Copies into the capture 'm' the frames a tx burst delivered. */
+static void
+mirror_tx(struct worker *w, const struct worker_mirror *m,
+          struct pkt *const *pkts, const uint16_t *results, unsigned n)
+{
+    unsigned k = 0;
+    for (unsigned i = 0; i < n; i++) {
+        if (!results[i]) {
+            w->mirrored[k++] = pkts[i];
+        }
+    }
+    mirror_send(w, m, k);
+}
+
+/* Step 3: one transmit burst of 'n' frames to port 'dst', whose queue we
+ * own. */
+static void
+transmit(struct worker *w, const struct worker_conf *conf, uint16_t dst,
+         struct pkt **pkts, unsigned n)
+{
+    const struct worker_txq *txq = &conf->txqs[dst];
+    deliver(txq->port, txq->qid, txq->stats, pkts, n, w->results);
+
+    const struct worker_mirror *m = &conf->mirrors[dst];
+    if (unlikely(m->tx)) {
+        mirror_tx(w, m, pkts, w->results, n);
+    }
 }
 
 static unsigned
@@ -237,6 +308,10 @@ worker_forward(struct worker *w, const struct worker_conf *conf,
                                      w->pool);
     if (!n) {
         return 0;
+    }
+    const struct worker_mirror *m = &conf->mirrors[in->id];
+    if (unlikely(m->rx)) {
+        mirror_rx(w, m, w->pkts, n);
     }
 
     struct stats_dir *rs = rxq->stats;
@@ -256,7 +331,7 @@ worker_forward(struct worker *w, const struct worker_conf *conf,
 
     for (unsigned i = 0; i < n_dsts; i++) {
         uint16_t dst = dsts[i];
-        transmit(w, &conf->txqs[dst], w->out[dst], w->n_out[dst]);
+        transmit(w, conf, dst, w->out[dst], w->n_out[dst]);
         w->n_out[dst] = 0;
     }
     for (unsigned i = 0; i < w->n_workers; i++) {
@@ -307,9 +382,8 @@ handoff_drain(struct worker *w, const struct worker_conf *conf,
         const struct handoff_frame *f = i < n
             ? spsc_slot(h->ring, h->ring->tail + i) : NULL;
         if (n_run && (!f || f->port != run_port)) {
-            const struct worker_txq *txq = &conf->txqs[run_port];
-            if (txq->port) {
-                transmit(w, txq, run, n_run);
+            if (conf->txqs[run_port].port) {
+                transmit(w, conf, (uint16_t) run_port, run, n_run);
             } else {
                 counter_add(&w->stats->handoff_lost, n_run);
             }

@@ -12,7 +12,7 @@
  * bursts, the worker adopts the new configuration and copies req_seq into
  * 'ack_seq'.  Once the control thread sees the ack, the worker holds no
  * pointer into anything the old configuration named: rings may be stopped,
- * memory unmapped, ports freed. */
+ * memory unmapped, ports (and capture sinks) freed. */
 #ifndef VU_WORKER_H
 #define VU_WORKER_H 1
 
@@ -42,6 +42,29 @@ struct worker_txq {
     struct stats_dir *stats;        /* tx side of that queue */
 };
 
+/* Where this worker copies the frames of a port under capture
+ * (`vuswitchctl capture`).  The sink is a pcap port that is not part of
+ * the switching fabric: no MAC is ever learnt on it, nothing floods to it,
+ * it has no entry in txqs[].  Its queue 'qid' is this worker's own ring
+ * into the capture's writer thread, so that each ring keeps a single
+ * producer however many workers mirror the port (one polls its receive
+ * queue, another owns its transmit queue, others hand frames over).
+ *
+ * Accounting: copies are counted on the capture's own stats slot (type
+ * "pcap", named "capture:PORT"), tx side of queue 'qid' ('stats', which
+ * this worker alone writes): tx_packets for frames offered to the capture
+ * (taken into the ring, or rejected by its filter), drops.sink_full for
+ * frames lost because the writer fell behind.  The captured port's
+ * counters never change: a capture never changes what happens to a frame,
+ * so conservation of the switch holds with or without it. */
+struct worker_mirror {
+    struct port *sink;              /* NULL: the port is not captured */
+    uint16_t qid;
+    bool rx;                        /* copy frames taken from the port */
+    bool tx;                        /* copy frames delivered to the port */
+    struct stats_dir *stats;        /* the sink's queue 'qid', tx side */
+};
+
 /* Immutable once published; freed by the control thread after the ack
  * that retires it. */
 struct worker_conf {
@@ -53,6 +76,7 @@ struct worker_conf {
                                                    that transmits to it when
                                                    txqs[] has no port here,
                                                    or -1 */
+    struct worker_mirror mirrors[STATS_MAX_PORTS];  /* by port id */
     struct worker_rxq rxqs[];                   /* n_rxqs entries */
 };
 

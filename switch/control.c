@@ -13,11 +13,24 @@
  * over with the ownership handshake (worker_reconfigure waits for the ack),
  * then frees the retired one.  A port being reconfigured is "quiesced":
  * left out of every configuration until its device reports the change done.
+ *
+ * Captures (vuswitchctl capture PORT FILE).  A capture is a pcap port that
+ * is not part of the switching fabric: it is not in ports[] (nothing is
+ * placed on it, floods to it or is learnt on it), but it has a stats slot
+ * of its own, named "capture:PORT", where `vuswitchctl stats` shows what
+ * it was offered (tx_packets) and what it lost (drops.sink_full).  It has
+ * one queue per worker: republish() gives every worker's configuration a
+ * mirror entry for the captured port naming the worker's own queue, so
+ * each of the capture's rings has exactly one producer.  Stopping it is
+ * the handshake again: republish without the mirror, and only after every
+ * worker acked, destroy the sink (its writer drains the rings, flushes
+ * and closes the file).
  */
 #include <config.h>
 #include "control.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +51,12 @@
 
 #define TICK_MS 100
 
+/* A capture of one port's frames; see the top of the file. */
+struct capture {
+    struct port *sink;              /* pcap port outside the fabric, NULL */
+    bool rx, tx;                    /* directions copied */
+};
+
 struct control {
     struct port_env env;            /* first: ports' callbacks cast back */
     int epfd;
@@ -53,6 +72,7 @@ struct control {
     struct worker *workers[STATS_MAX_WORKERS];
     struct port *ports[STATS_MAX_PORTS];
     bool quiesced[STATS_MAX_PORTS];
+    struct capture captures[STATS_MAX_PORTS];   /* by captured port id */
     bool stopping;
 };
 
@@ -120,6 +140,28 @@ place_remotes(struct control *c, struct worker_conf **confs)
     }
 }
 
+/* Every worker copies the frames of a captured port into its own queue of
+ * the capture's sink. */
+static void
+place_mirrors(struct control *c, struct worker_conf **confs)
+{
+    for (unsigned p = 0; p < STATS_MAX_PORTS; p++) {
+        const struct capture *cap = &c->captures[p];
+        if (!cap->sink) {
+            continue;
+        }
+        for (unsigned w = 0; w < c->n_workers; w++) {
+            confs[w]->mirrors[p] = (struct worker_mirror) {
+                .sink = cap->sink,
+                .qid = (uint16_t) w,
+                .rx = cap->rx,
+                .tx = cap->tx,
+                .stats = &cap->sink->stats->queues[w].tx,
+            };
+        }
+    }
+}
+
 static void
 republish(struct control *c)
 {
@@ -145,6 +187,7 @@ republish(struct control *c)
         stats_port_info_end(&port->stats->info);
     }
     place_remotes(c, confs);
+    place_mirrors(c, confs);
     for (unsigned w = 0; w < c->n_workers; w++) {
         free(worker_reconfigure(c->workers[w], confs[w]));
     }
@@ -206,6 +249,36 @@ find_port(const struct control *c, const char *name)
     return NULL;
 }
 
+/* A stats slot that neither a port nor a capture holds, reset for a new
+ * owner.  Returns its index, or -ENOSPC with a message in 'err'. */
+static int
+take_slot(struct control *c, char *err, size_t err_size)
+{
+    bool held[STATS_MAX_PORTS];
+    for (unsigned p = 0; p < STATS_MAX_PORTS; p++) {
+        held[p] = c->ports[p] != NULL;
+    }
+    for (unsigned p = 0; p < STATS_MAX_PORTS; p++) {
+        if (c->captures[p].sink) {
+            held[c->captures[p].sink->id] = true;
+        }
+    }
+    unsigned id = 0;
+    while (id < STATS_MAX_PORTS && held[id]) {
+        id++;
+    }
+    if (id == STATS_MAX_PORTS) {
+        snprintf(err, err_size, "too many ports and captures (at most %d)",
+                 STATS_MAX_PORTS);
+        return -ENOSPC;
+    }
+    struct stats_port *slot = &c->stats->ports[id];
+    uint64_t generation = slot->info.generation;
+    memset(slot, 0, sizeof *slot);
+    slot->info.generation = generation + 1;
+    return (int) id;
+}
+
 static int
 add_port(struct control *c, const struct port_spec *spec, char *err,
          size_t err_size)
@@ -214,23 +287,14 @@ add_port(struct control *c, const struct port_spec *spec, char *err,
         snprintf(err, err_size, "port %s already exists", spec->name);
         return -EEXIST;
     }
-    unsigned id = 0;
-    while (id < STATS_MAX_PORTS && c->ports[id]) {
-        id++;
+    int id = take_slot(c, err, err_size);
+    if (id < 0) {
+        return id;
     }
-    if (id == STATS_MAX_PORTS) {
-        snprintf(err, err_size, "too many ports (at most %d)",
-                 STATS_MAX_PORTS);
-        return -ENOSPC;
-    }
-
-    struct stats_port *slot = &c->stats->ports[id];
-    uint64_t generation = slot->info.generation;
-    memset(slot, 0, sizeof *slot);
-    slot->info.generation = generation + 1;
 
     struct port *port;
-    int r = port_create(spec, id, &c->env, slot, &port, err, err_size);
+    int r = port_create(spec, (uint16_t) id, &c->env, &c->stats->ports[id],
+                        &port, err, err_size);
     if (r) {
         return r;
     }
@@ -247,18 +311,102 @@ add_port(struct control *c, const struct port_spec *spec, char *err,
     return 0;
 }
 
+/* Marks the stats slot of a port or capture that is going away. */
 static void
-remove_port(struct control *c, struct port *port)
+release_slot(struct port *port)
 {
-    env_quiesce(&c->env, port);
-    c->ports[port->id] = NULL;
-    c->quiesced[port->id] = false;
-    fdb_flush(c->fdb, port->id);
-
     struct stats_port_info *info = &port->stats->info;
     stats_port_info_begin(info);
     info->in_use = 0;
     stats_port_info_end(info);
+}
+
+/* ---- Captures ----------------------------------------------------------- */
+
+/* Starts copying the frames of 'port' into a new pcap sink. */
+static int
+start_capture(struct control *c, struct port *port,
+              const struct capture_spec *spec, char *err, size_t err_size)
+{
+    if (c->n_workers > STATS_MAX_QUEUES) {
+        snprintf(err, err_size, "a capture needs a queue per worker: at most "
+                 "%d workers", STATS_MAX_QUEUES);
+        return -EOPNOTSUPP;
+    }
+    int id = take_slot(c, err, err_size);
+    if (id < 0) {
+        return id;
+    }
+    struct port_spec sink_spec = spec->sink;
+    sink_spec.n_queues = c->n_workers;
+    struct port *sink;
+    int r = port_create(&sink_spec, (uint16_t) id, &c->env,
+                        &c->stats->ports[id], &sink, err, err_size);
+    if (r) {
+        return r;
+    }
+    r = sink->class->start(sink, err, err_size);
+    if (r) {
+        sink->class->destroy(sink);
+        return r;
+    }
+
+    port_publish_info(sink);
+    struct stats_port_info *info = &sink->stats->info;
+    stats_port_info_begin(info);
+    for (unsigned q = 0; q < sink->n_queues; q++) {
+        info->rx_owner[q] = -1;
+        info->tx_owner[q] = (int16_t) q;
+    }
+    stats_port_info_end(info);
+
+    c->captures[port->id] = (struct capture) {
+        .sink = sink,
+        .rx = spec->dirs & CAPTURE_RX,
+        .tx = spec->dirs & CAPTURE_TX,
+    };
+    republish(c);
+    return 0;
+}
+
+/* Stops the capture of 'port': once no worker copies into the sink any
+ * more, reads its totals ('packets' offered, 'sink_full' lost; either may
+ * be NULL) and destroys it, which flushes and closes the file. */
+static void
+stop_capture(struct control *c, struct port *port, uint64_t *packets,
+             uint64_t *sink_full)
+{
+    struct capture *cap = &c->captures[port->id];
+    struct port *sink = cap->sink;
+    *cap = (struct capture) { NULL, false, false };
+    republish(c);
+
+    struct stats_dir rx, tx;
+    stats_port_sum(sink->stats, &rx, &tx);
+    if (packets) {
+        *packets = tx.packets;
+    }
+    if (sink_full) {
+        *sink_full = tx.drops[DROP_SINK_FULL];
+    }
+    VLOG_INFO("port %s: capture stopped: %" PRIu64 " frames offered, %"
+              PRIu64 " lost (sink_full)", port->name, tx.packets,
+              tx.drops[DROP_SINK_FULL]);
+    release_slot(sink);
+    sink->class->destroy(sink);
+}
+
+static void
+remove_port(struct control *c, struct port *port)
+{
+    if (c->captures[port->id].sink) {
+        stop_capture(c, port, NULL, NULL);
+    }
+    env_quiesce(&c->env, port);
+    c->ports[port->id] = NULL;
+    c->quiesced[port->id] = false;
+    fdb_flush(c->fdb, port->id);
+    release_slot(port);
     port->class->destroy(port);
 }
 
@@ -282,6 +430,54 @@ ctl_del_port(const char *name, char *err, size_t err_size, void *aux)
     }
     remove_port(c, port);
     VLOG_INFO("port %s: deleted", name);
+    return 0;
+}
+
+static int
+ctl_capture(const struct capture_spec *spec, char *err, size_t err_size,
+            void *aux)
+{
+    struct control *c = aux;
+    struct port *port = find_port(c, spec->port);
+    if (!port) {
+        snprintf(err, err_size, "no port named %s", spec->port);
+        return -ENOENT;
+    }
+    const struct capture *cap = &c->captures[port->id];
+    if (cap->sink) {
+        snprintf(err, err_size, "port %s is already being captured (into "
+                 "%s); stop that capture first", port->name, cap->sink->name);
+        return -EEXIST;
+    }
+    int r = start_capture(c, port, spec, err, err_size);
+    if (!r) {
+        VLOG_INFO("port %s: capturing %s into %s%s%s%s", port->name,
+                  spec->dirs == CAPTURE_BOTH ? "rx and tx"
+                  : spec->dirs == CAPTURE_RX ? "rx" : "tx",
+                  spec->sink.path, spec->sink.filter[0] ? " (filter '" : "",
+                  spec->sink.filter, spec->sink.filter[0] ? "')" : "");
+    }
+    return r;
+}
+
+static int
+ctl_capture_stop(const char *name, struct json *j, char *err,
+                 size_t err_size, void *aux)
+{
+    struct control *c = aux;
+    struct port *port = find_port(c, name);
+    if (!port) {
+        snprintf(err, err_size, "no port named %s", name);
+        return -ENOENT;
+    }
+    if (!c->captures[port->id].sink) {
+        snprintf(err, err_size, "port %s is not being captured", name);
+        return -ENOENT;
+    }
+    uint64_t packets, sink_full;
+    stop_capture(c, port, &packets, &sink_full);
+    json_kv_u64(j, "packets", packets);
+    json_kv_u64(j, "sink_full", sink_full);
     return 0;
 }
 
@@ -340,6 +536,8 @@ ctl_stats_fd(void *aux)
 static const struct ctl_ops ctl_ops = {
     .add_port = ctl_add_port,
     .del_port = ctl_del_port,
+    .capture = ctl_capture,
+    .capture_stop = ctl_capture_stop,
     .fdb_flush = ctl_fdb_flush,
     .fdb_json = ctl_fdb_json,
     .get_stats_fd = ctl_stats_fd,
@@ -367,6 +565,10 @@ on_timer(struct port_watch *w, uint32_t events)
     for (unsigned p = 0; p < STATS_MAX_PORTS; p++) {
         if (c->ports[p] && c->ports[p]->class->tick) {
             c->ports[p]->class->tick(c->ports[p]);
+        }
+        struct port *sink = c->captures[p].sink;
+        if (sink && sink->class->tick) {
+            sink->class->tick(sink);
         }
     }
 }

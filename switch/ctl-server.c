@@ -370,6 +370,31 @@ cmd_del_port(struct ctl_request *r)
 }
 
 static int
+cmd_capture(struct ctl_request *r)
+{
+    struct ctl_server *s = r->server;
+    struct capture_spec spec;
+    int error = capture_spec_parse(r->args, &spec, r->err, r->err_size);
+    if (error) {
+        return error;
+    }
+    if (!s->ops->capture) {
+        return not_supported(r, "capture");
+    }
+    return s->ops->capture(&spec, r->err, r->err_size, s->aux);
+}
+
+static int
+cmd_capture_stop(struct ctl_request *r)
+{
+    struct ctl_server *s = r->server;
+    if (!s->ops->capture_stop) {
+        return not_supported(r, "capture-stop");
+    }
+    return s->ops->capture_stop(r->args, r->j, r->err, r->err_size, s->aux);
+}
+
+static int
 cmd_fdb(struct ctl_request *r)
 {
     struct ctl_server *s = r->server;
@@ -444,6 +469,9 @@ static const struct ctl_command {
 } commands[] = {
     { "add-port", ARGS_LINE, "add-port SPEC", cmd_add_port },
     { "del-port", ARGS_ONE, "del-port NAME", cmd_del_port },
+    { "capture", ARGS_LINE,
+      "capture PORT rx|tx|both FILE[,filter=BPF][,snaplen=N]", cmd_capture },
+    { "capture-stop", ARGS_ONE, "capture-stop PORT", cmd_capture_stop },
     { "fdb", ARGS_NONE, "fdb", cmd_fdb },
     { "fdb-flush", ARGS_OPTIONAL_ONE, "fdb-flush [PORT]", cmd_fdb_flush },
     { "log-level", ARGS_OPTIONAL_ONE, "log-level [LEVEL]", cmd_log_level },
@@ -486,8 +514,8 @@ dispatch(struct ctl_request *r, char *line)
         }
     }
     return fail(-EINVAL, r->err, r->err_size, "unknown command '%s' "
-                "(expected add-port, del-port, fdb, fdb-flush, log-level, "
-                "stats-fd or version)", line);
+                "(expected add-port, del-port, capture, capture-stop, fdb, "
+                "fdb-flush, log-level, stats-fd or version)", line);
 }
 
 static void

@@ -13,6 +13,12 @@
  *   add-port SPEC     SPEC as for --port (options.h); ARGS is the rest of
  *                     the line, spaces included (BPF filters).
  *   del-port NAME
+ *   capture PORT DIRECTION FILE[,filter=BPF][,snaplen=N]
+ *                     copy PORT's frames (DIRECTION rx, tx or both) into
+ *                     the pcap file FILE (absolute path); see options.h
+ *   capture-stop PORT {"ok":true,"packets":N,"sink_full":N}: what the
+ *                     capture was offered and lost; the file is flushed
+ *                     and closed when the reply is sent
  *   fdb               {"ok":true,"fdb":[{"mac":"..","port":"..","age":N}]}
  *   fdb-flush [PORT]  no PORT: every entry
  *   log-level [LEVEL] sets err|warn|info|debug; answers "log_level"
@@ -28,6 +34,7 @@
 
 #include <stddef.h>
 
+struct capture_spec;
 struct json;
 struct port_spec;
 
@@ -45,6 +52,17 @@ struct ctl_ops {
                     void *aux);
     /* del-port: should return -ENOENT with a message for an unknown name. */
     int (*del_port)(const char *name, char *err, size_t err_size, void *aux);
+    /* capture: starts copying the frames of spec->port into a pcap file.
+     * Should return -ENOENT for an unknown port, -EEXIST if it is already
+     * captured. */
+    int (*capture)(const struct capture_spec *, char *err, size_t err_size,
+                   void *aux);
+    /* capture-stop: stops the capture of 'port' once no worker copies into
+     * it any more, flushes and closes its file; adds "packets" and
+     * "sink_full" (what it was offered, what it lost) to the reply 'j'.
+     * Should return -ENOENT if the port has no capture. */
+    int (*capture_stop)(const char *port, struct json *j, char *err,
+                        size_t err_size, void *aux);
     /* fdb-flush: 'port' is NULL to flush every entry. */
     int (*fdb_flush)(const char *port, char *err, size_t err_size,
                      void *aux);

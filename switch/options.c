@@ -378,6 +378,85 @@ port_spec_parse(const char *spec, struct port_spec *out, char *err,
     return error;
 }
 
+/* ---- Capture requests --------------------------------------------------- */
+
+static int
+parse_direction(const char *s, unsigned *dirs)
+{
+    static const char *const names[] = { "rx", "tx", "both" };
+    static const unsigned values[] = { CAPTURE_RX, CAPTURE_TX, CAPTURE_BOTH };
+    for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+        if (!strcmp(s, names[i])) {
+            *dirs = values[i];
+            return 0;
+        }
+    }
+    return -EINVAL;
+}
+
+/* Cuts the first word (up to a space or tab) off '*s' in place. */
+static char *
+next_word(char **s)
+{
+    char *word = *s + strspn(*s, " \t");
+    char *end = word + strcspn(word, " \t");
+    *s = end + (*end ? 1 : 0);
+    *end = '\0';
+    return word;
+}
+
+int
+capture_spec_parse(const char *line, struct capture_spec *out, char *err,
+                   size_t es)
+{
+    char buf[1024];
+    if (strlen(line) >= sizeof buf) {
+        return fail(err, es, "capture request too long (at most %zu bytes)",
+                    sizeof buf - 1);
+    }
+    strcpy(buf, line);
+    char *rest = buf;
+    const char *port = next_word(&rest);
+    const char *dir = next_word(&rest);
+    char *target = rest + strspn(rest, " \t");
+
+    struct capture_spec cs = {
+        .sink = {
+            .type = PORT_PCAP,
+            .n_queues = 1,
+            .mtu = VU_MAX_MTU,
+            .snaplen = DEFAULT_SNAPLEN,
+        },
+    };
+    if (!name_is_valid(port, strlen(port))) {
+        return fail(err, es, "capture: bad port name '%s' (1 to %d of A-Z "
+                    "a-z 0-9 _ . -)", port, STATS_NAME_SIZE - 1);
+    }
+    strcpy(cs.port, port);
+    if (parse_direction(dir, &cs.dirs)) {
+        return fail(err, es, "capture of %s: bad direction '%s' (expected "
+                    "rx, tx or both)", port, dir);
+    }
+    /* "capture:PORT", cut to fit: a name for the stats, never looked up
+     * by the switch. */
+    size_t len = MIN(strlen(CAPTURE_PREFIX) + strlen(port),
+                     sizeof cs.sink.name - 1);
+    memcpy(cs.sink.name, CAPTURE_PREFIX, strlen(CAPTURE_PREFIX));
+    memcpy(cs.sink.name + strlen(CAPTURE_PREFIX), port,
+           len - strlen(CAPTURE_PREFIX));
+    cs.sink.name[len] = '\0';
+    if (target[0] != '/') {
+        return fail(err, es, "capture of %s: '%s' is not an absolute path "
+                    "(the daemon does not share your working directory)",
+                    port, target);
+    }
+    int error = parse_target(&cs.sink, target, err, es);
+    if (!error) {
+        *out = cs;
+    }
+    return error;
+}
+
 /* ---- The command line --------------------------------------------------- */
 
 void

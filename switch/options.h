@@ -58,6 +58,25 @@ int options_parse(int argc, char *argv[], struct options *,
 int port_spec_parse(const char *spec, struct port_spec *,
                     char *err, size_t err_size);
 
+/* A runtime capture of a port's frames into a pcap file: the control
+ * socket's request "capture PORT DIRECTION FILE[,filter=BPF][,snaplen=N]"
+ * (what `vuswitchctl capture` sends), DIRECTION rx, tx or both. */
+enum capture_dirs { CAPTURE_RX = 1, CAPTURE_TX = 2, CAPTURE_BOTH = 3 };
+#define CAPTURE_PREFIX "capture:"
+
+struct capture_spec {
+    char port[STATS_NAME_SIZE];     /* the port whose frames are copied */
+    unsigned dirs;                  /* CAPTURE_RX | CAPTURE_TX */
+    struct port_spec sink;          /* type pcap: FILE (an absolute path),
+                                       filter, snaplen; named
+                                       "capture:PORT", cut to fit */
+};
+
+/* Parses the arguments of a capture request (after "capture ").  Returns
+ * 0 or -EINVAL with a message in 'err'. */
+int capture_spec_parse(const char *, struct capture_spec *,
+                       char *err, size_t err_size);
+
 /* Parses a CPU list like "1", "1-3", "2,4", "0,2-3" into 'cpus' (at most
  * 'max', no duplicates, each < 1024).  Returns the count or -EINVAL. */
 int cpu_list_parse(const char *, int *cpus, unsigned max);

@@ -311,10 +311,71 @@ test_help_version(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(text, "vuswitch " PACKAGE_VERSION));
 }
 
+static int
+capture(struct capture_spec *cs, const char *s)
+{
+    err[0] = '\0';
+    return capture_spec_parse(s, cs, err, sizeof err);
+}
+
+static void
+capture_fails(const char *text, const char *needle)
+{
+    struct capture_spec cs;
+    CU_ASSERT_EQUAL(capture(&cs, text), -EINVAL);
+    if (!strstr(err, needle)) {
+        fprintf(stderr, "\ncapture '%s': error '%s' lacks '%s'\n", text, err,
+                needle);
+        CU_FAIL("error message");
+    }
+    CU_ASSERT_PTR_NULL(strchr(err, '\n'));
+}
+
+/* What `vuswitchctl capture` sends: PORT DIRECTION FILE[,OPTION...]; the
+ * sink is a pcap spec named after the port. */
+static void
+test_capture_spec(void)
+{
+    struct capture_spec cs;
+    CU_ASSERT_EQUAL(capture(&cs, "vm1 both /tmp/vm1.pcap"), 0);
+    CU_ASSERT_STRING_EQUAL(cs.port, "vm1");
+    CU_ASSERT_EQUAL(cs.dirs, CAPTURE_RX | CAPTURE_TX);
+    CU_ASSERT_EQUAL(cs.sink.type, PORT_PCAP);
+    CU_ASSERT_STRING_EQUAL(cs.sink.name, "capture:vm1");
+    CU_ASSERT_STRING_EQUAL(cs.sink.path, "/tmp/vm1.pcap");
+    CU_ASSERT_STRING_EQUAL(cs.sink.filter, "");
+    CU_ASSERT(cs.sink.snaplen >= 65535);
+    CU_ASSERT(cs.sink.mtu >= 9000);     /* a capture takes any frame */
+
+    CU_ASSERT_EQUAL(capture(&cs, "a rx /x.pcap,filter=udp port 9 and not "
+                            "host 10.0.0.1,snaplen=96"), 0);
+    CU_ASSERT_EQUAL(cs.dirs, CAPTURE_RX);
+    CU_ASSERT_STRING_EQUAL(cs.sink.filter, "udp port 9 and not host 10.0.0.1");
+    CU_ASSERT_EQUAL(cs.sink.snaplen, 96);
+    CU_ASSERT_EQUAL(capture(&cs, "a  tx\t/run/fifo"), 0);
+    CU_ASSERT_EQUAL(cs.dirs, CAPTURE_TX);
+    CU_ASSERT_STRING_EQUAL(cs.sink.path, "/run/fifo");
+
+    /* The longest port name still gives a name that fits, cut. */
+    CU_ASSERT_EQUAL(capture(&cs, "abcdefghijabcdefghijabcdefghija both /c"),
+                    0);
+    CU_ASSERT_STRING_EQUAL(cs.sink.name, "capture:abcdefghijabcdefghijabc");
+
+    capture_fails("", "bad port name ''");
+    capture_fails("a/b both /x", "bad port name 'a/b'");
+    capture_fails("a", "bad direction ''");
+    capture_fails("a in /x", "bad direction 'in' (expected rx, tx or both)");
+    capture_fails("a both", "'' is not an absolute path");
+    capture_fails("a both x.pcap", "'x.pcap' is not an absolute path");
+    capture_fails("a both /x,mtu=9000", "unknown option 'mtu' for pcap");
+    capture_fails("a both /x,snaplen=0", "out of range");
+}
+
 static const struct cunit_test tests[] = {
     CUNIT_TEST(test_spec_vhost),
     CUNIT_TEST(test_spec_tap_pcap),
     CUNIT_TEST(test_spec_errors),
+    CUNIT_TEST(test_capture_spec),
     CUNIT_TEST(test_cpu_list),
     CUNIT_TEST(test_defaults),
     CUNIT_TEST(test_full_command_line),

@@ -1,13 +1,16 @@
 /* test-port-pcap.c -- the pcap sink port behind the port interface: frames
  * in through tx_burst, read back from the file with libpcap; snaplen and
  * filter; a bad filter is a clear start error; a FIFO nobody reads fills
- * the ring and costs counted drops, never a blocked tx_burst.
+ * the ring and costs counted drops, never a blocked tx_burst; a port with
+ * several queues (a capture's sink) takes frames from several threads at
+ * once, and the file is readable while they write.
  *
  * Needs nothing special (no root): files live in a mkdtemp directory. */
 #include <config.h>
 
 #include <errno.h>
 #include <pcap/pcap.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,10 +42,11 @@ static struct stats_port stats;
 
 /* Creates a pcap port the way port_create() does (not started). */
 static struct port *
-make_port(const char *file, const char *filter, unsigned snaplen)
+make_port_queues(const char *file, const char *filter, unsigned snaplen,
+                 unsigned n_queues)
 {
     struct port_spec spec = {
-        .type = PORT_PCAP, .n_queues = 1, .mtu = 1500,
+        .type = PORT_PCAP, .n_queues = n_queues, .mtu = 1500,
         .snaplen = snaplen ? snaplen : 262144,
     };
     snprintf(spec.name, sizeof spec.name, "cap");
@@ -61,9 +65,16 @@ make_port(const char *file, const char *filter, unsigned snaplen)
 }
 
 static struct port *
-start_port(const char *file, const char *filter, unsigned snaplen)
+make_port(const char *file, const char *filter, unsigned snaplen)
 {
-    struct port *port = make_port(file, filter, snaplen);
+    return make_port_queues(file, filter, snaplen, 1);
+}
+
+static struct port *
+start_port_queues(const char *file, const char *filter, unsigned snaplen,
+                  unsigned n_queues)
+{
+    struct port *port = make_port_queues(file, filter, snaplen, n_queues);
     char err[256] = "";
     int r = port->class->start(port, err, sizeof err);
     if (r) {
@@ -71,6 +82,12 @@ start_port(const char *file, const char *filter, unsigned snaplen)
     }
     CU_ASSERT_EQUAL_FATAL(r, 0);
     return port;
+}
+
+static struct port *
+start_port(const char *file, const char *filter, unsigned snaplen)
+{
+    return start_port_queues(file, filter, snaplen, 1);
 }
 
 static double
@@ -456,6 +473,111 @@ test_disk_full(void)
     umount(mnt);
 }
 
+/* A capture's sink: one queue (one ring) per worker.  Two threads write
+ * into their own queue at once, while the file is read again and again:
+ * every frame of each comes out, in its order, and the file is always a
+ * capture that tcpdump opens.  (Its end may be a record cut in half only
+ * while a write() is under way: the writer hands whole records to the
+ * kernel, but a reader can see a write half done.) */
+struct producer {
+    struct port *port;
+    unsigned qid;
+    unsigned n;
+    pthread_t thread;
+};
+
+static void *
+producer_main(void *p_)
+{
+    struct producer *p = p_;
+    static struct tframe t[2];      /* one per queue */
+    struct tframe *f = &t[p->qid];
+    for (unsigned i = 0; i < p->n; i++) {
+        tframe_init(f, 1000 + p->qid * 100 + i % 64, UDP,
+                    p->qid << 24 | i);
+        struct pkt *pkt = &f->pkt;
+        uint16_t result;
+        do {
+            p->port->class->tx_burst(p->port, p->qid, &pkt, 1, &result,
+                                     &stats.queues[p->qid].tx);
+        } while (result == PKT_DROP(DROP_SINK_FULL) && !usleep(100));
+    }
+    return NULL;
+}
+
+/* Reads the whole file; returns the frames, -1 if it ends in a cut record,
+ * -2 if it is not a capture file. */
+static int
+count_whole_records(const char *file)
+{
+    char path[128], errbuf[PCAP_ERRBUF_SIZE];
+    snprintf(path, sizeof path, "%s/%s", dir, file);
+    pcap_t *p = pcap_open_offline(path, errbuf);
+    if (!p) {
+        return -2;
+    }
+    struct pcap_pkthdr *h;
+    const u_char *data;
+    int n = 0, r;
+    while ((r = pcap_next_ex(p, &h, &data)) == 1) {
+        n++;
+    }
+    pcap_close(p);
+    return r == PCAP_ERROR_BREAK ? n : -1;
+}
+
+static void
+test_queues_and_live_reads(void)
+{
+    struct port *port = start_port_queues("two.pcap", NULL, 0, 2);
+    CU_ASSERT_EQUAL(port->n_queues, 2);
+    struct producer prod[2] = {
+        { port, 0, 20000, 0 }, { port, 1, 20000, 0 },
+    };
+    for (unsigned q = 0; q < 2; q++) {
+        CU_ASSERT_EQUAL_FATAL(pthread_create(&prod[q].thread, NULL,
+                                             producer_main, &prod[q]), 0);
+    }
+    unsigned reads = 0, cut = 0, unreadable = 0;
+    for (bool done = false; !done; reads++) {
+        done = pthread_tryjoin_np(prod[0].thread, NULL) == 0;
+        if (done) {
+            pthread_join(prod[1].thread, NULL);
+        }
+        int n = count_whole_records("two.pcap");
+        cut += n == -1;
+        unreadable += n == -2;
+    }
+    /* Once the writer is idle (it flushes within 100 ms), all of it. */
+    usleep(300000);
+    CU_ASSERT_EQUAL(count_whole_records("two.pcap"), 40000);
+    port->class->destroy(port);
+    CU_ASSERT_EQUAL(unreadable, 0);
+    printf("(%u reads, %u during a write) ", reads, cut);
+
+    char path[128], errbuf[PCAP_ERRBUF_SIZE];
+    snprintf(path, sizeof path, "%s/two.pcap", dir);
+    pcap_t *p = pcap_open_offline(path, errbuf);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    struct pcap_pkthdr *h;
+    const u_char *data;
+    unsigned next[2] = { 0, 0 }, bad = 0;
+    while (pcap_next_ex(p, &h, &data) == 1) {
+        uint32_t tag;
+        memcpy(&tag, data + 42, 4);
+        unsigned q = tag >> 24, i = tag & 0xffffff;
+        bad += q > 1 || i != next[q]
+               || h->len != 1000 + q * 100 + i % 64;
+        if (q <= 1) {
+            next[q]++;
+        }
+    }
+    pcap_close(p);
+    CU_ASSERT_EQUAL(next[0], 20000);
+    CU_ASSERT_EQUAL(next[1], 20000);
+    CU_ASSERT_EQUAL(bad, 0);
+}
+
 static const struct cunit_test tests[] = {
     CUNIT_TEST(test_frames_written),
     CUNIT_TEST(test_snaplen),
@@ -464,6 +586,7 @@ static const struct cunit_test tests[] = {
     CUNIT_TEST(test_bad_path),
     CUNIT_TEST(test_flushed_while_running),
     CUNIT_TEST(test_ring_wraps),
+    CUNIT_TEST(test_queues_and_live_reads),
     CUNIT_TEST(test_fifo_without_reader),
     CUNIT_TEST(test_disk_full),
 };

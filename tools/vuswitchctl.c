@@ -2,8 +2,8 @@
  *
  * Two channels (see switch/ctl-server.h and lib/stats.h):
  *   - the control socket, one request per connection, for commands that
- *     change things (add-port, del-port, fdb-flush, log-level) and for the
- *     MAC table (fdb);
+ *     change things (add-port, del-port, capture, capture-stop, fdb-flush,
+ *     log-level) and for the MAC table (fdb);
  *   - the stats segment, which `stats` and `ports` get once with the
  *     `stats-fd` request and then read on their own, so that `stats
  *     --watch` costs the daemon nothing per refresh.
@@ -31,7 +31,8 @@
 
 #define DEFAULT_CONTROL "/run/vuswitch/control.sock"
 #define MAX_REQUEST 4096
-#define REPLY_TIMEOUT_SEC 30    /* del-port waits for the workers */
+#define REPLY_TIMEOUT_SEC 30    /* del-port, capture-stop wait for the
+                                   workers */
 
 enum { EXIT_OK = 0, EXIT_ERROR = 1, EXIT_USAGE = 2 };
 
@@ -63,6 +64,11 @@ usage(void)
 "  fdb [--json]                      the MAC table: MAC, port, age\n"
 "  add-port SPEC                     add a port (SPEC as for vuswitch --port)\n"
 "  del-port NAME                     remove a port\n"
+"  capture PORT FILE [--direction rx|tx|both] [--filter EXPR] [--snaplen N]\n"
+"                                    copy PORT's frames into the pcap file\n"
+"                                    FILE (or FIFO), like ovs-tcpdump;\n"
+"                                    default: both directions, no filter\n"
+"  capture-stop PORT                 stop it; the file is complete\n"
 "  fdb-flush [PORT]                  forget learnt MACs (of one port)\n"
 "  log-level [LEVEL]                 set (or show) err, warn, info, debug\n"
 "  version                           versions of the daemon and of this tool\n"
@@ -75,6 +81,7 @@ usage(void)
 "Examples:\n"
 "  vuswitchctl stats --watch 1\n"
 "  vuswitchctl add-port 'cap=pcap:/tmp/cap.pcap,filter=tcp port 80'\n"
+"  vuswitchctl capture vm1 vm1.pcap --filter 'icmp or arp'\n"
 "Exit status: 0 success, 1 error, 2 bad usage.\n", DEFAULT_CONTROL);
 }
 
@@ -892,6 +899,116 @@ cmd_fdb_flush(int argc, char *argv[])
     return simple_command("fdb-flush", argc, argv);
 }
 
+/* FILE as the daemon must see it: absolute (its working directory is not
+ * ours). */
+static void
+absolute_path(const char *file, char *out, size_t size)
+{
+    char cwd[4096];
+    int n;
+    if (file[0] == '/') {
+        n = snprintf(out, size, "%s", file);
+    } else if (getcwd(cwd, sizeof cwd)) {
+        n = snprintf(out, size, "%s/%s", strcmp(cwd, "/") ? cwd : "", file);
+    } else {
+        die(EXIT_ERROR, "cannot get the current directory: %s",
+            strerror(errno));
+    }
+    if (n < 0 || (size_t) n >= size) {
+        usage_error("capture: file path too long: %s", file);
+    }
+}
+
+/* The value of option 'name' at argv[*i] ("--name VALUE" or
+ * "--name=VALUE"), or NULL if argv[*i] is not that option. */
+static const char *
+option_value(const char *name, int argc, char *argv[], int *i)
+{
+    size_t len = strlen(name);
+    const char *a = argv[*i];
+    if (strncmp(a, name, len)) {
+        return NULL;
+    }
+    if (a[len] == '=') {
+        return a + len + 1;
+    }
+    if (a[len] || *i + 1 >= argc) {
+        return NULL;
+    }
+    return argv[++*i];
+}
+
+static int
+cmd_capture(int argc, char *argv[])
+{
+    const char *port = NULL, *file = NULL, *filter = NULL, *snaplen = NULL;
+    const char *direction = "both";
+    for (int i = 0; i < argc; i++) {
+        const char *v;
+        if ((v = option_value("--filter", argc, argv, &i))) {
+            filter = v;
+        } else if ((v = option_value("--direction", argc, argv, &i))) {
+            direction = v;
+        } else if ((v = option_value("--snaplen", argc, argv, &i))) {
+            snaplen = v;
+        } else if (argv[i][0] == '-' && argv[i][1]) {
+            usage_error("capture: unknown option or missing value: '%s'",
+                        argv[i]);
+        } else if (!port) {
+            port = argv[i];
+        } else if (!file) {
+            file = argv[i];
+        } else {
+            usage_error("capture: unexpected argument '%s'", argv[i]);
+        }
+    }
+    if (!file) {
+        usage_error("usage: capture PORT FILE [--direction rx|tx|both] "
+                    "[--filter EXPR] [--snaplen N]");
+    }
+    if (strcmp(direction, "rx") && strcmp(direction, "tx")
+        && strcmp(direction, "both")) {
+        usage_error("capture: --direction is rx, tx or both, not '%s'",
+                    direction);
+    }
+    /* The request carries FILE and the options as a port SPEC does. */
+    if (strchr(file, ',') || (filter && strchr(filter, ','))) {
+        usage_error("capture: FILE and EXPR cannot contain a comma");
+    }
+    char path[MAX_REQUEST], line[MAX_REQUEST];
+    absolute_path(file, path, sizeof path);
+    int n = snprintf(line, sizeof line, "capture %s %s %s%s%s%s%s", port,
+                     direction, path, filter ? ",filter=" : "",
+                     filter ? filter : "", snaplen ? ",snaplen=" : "",
+                     snaplen ? snaplen : "");
+    if (n < 0 || (size_t) n >= sizeof line || strchr(line, '\n')) {
+        usage_error("capture: request too long or with a newline");
+    }
+    struct json_value reply;
+    request(line, &reply, NULL);
+    json_value_free(&reply);
+    printf("capturing %s (%s) into %s; stop with: vuswitchctl capture-stop "
+           "%s\n", port, direction, path, port);
+    return EXIT_OK;
+}
+
+static int
+cmd_capture_stop(int argc, char *argv[])
+{
+    if (argc != 1) {
+        usage_error("usage: capture-stop PORT");
+    }
+    char line[MAX_REQUEST];
+    struct json_value reply;
+    join_request(line, sizeof line, "capture-stop", argc, argv);
+    request(line, &reply, NULL);
+    printf("capture of %s stopped: %" PRId64 " frames, %" PRId64
+           " lost (sink_full)\n", argv[0], json_get_int(&reply, "packets", 0),
+           json_get_int(&reply, "sink_full", 0));
+    json_value_free(&reply);
+    return EXIT_OK;
+}
+
 static int
 cmd_log_level(int argc, char *argv[])
 {
@@ -935,6 +1052,8 @@ static const struct command {
     { "fdb", cmd_fdb },
     { "add-port", cmd_add_port },
     { "del-port", cmd_del_port },
+    { "capture", cmd_capture },
+    { "capture-stop", cmd_capture_stop },
     { "fdb-flush", cmd_fdb_flush },
     { "log-level", cmd_log_level },
     { "version", cmd_version },

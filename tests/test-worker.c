@@ -1,0 +1,279 @@
+/* test-worker.c -- the worker's captures (struct worker_mirror): which
+ * frames a capture gets, and where they are counted.  A scripted port
+ * hands the worker one burst; a second port takes what is forwarded to it
+ * (and refuses one frame); pcap sinks outside the fabric mirror the first
+ * port's rx and the second port's tx.  The files must hold exactly the
+ * frames the port took (not the ones it marked bad) and the frames the
+ * destination accepted (not the one it refused); the counters go to the
+ * sinks' slots, and the mirrored ports' counters are those of a switch
+ * without captures.
+ *
+ * Needs nothing special (no root): files live in a mkdtemp directory; the
+ * worker thread runs unpinned if pinning fails. */
+#include <config.h>
+
+#include <pcap/pcap.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cunit.h"
+#include "fdb.h"
+#include "port-pcap.h"
+#include "port.h"
+#include "worker.h"
+
+static char dir[64];
+
+/* ---- Scripted ports ---------------------------------------------------- */
+
+#define N_FRAMES 6
+#define BAD_FRAME 1             /* the source marks it bad */
+#define REFUSED_FRAME 4         /* the destination refuses it */
+
+struct fake_port {
+    struct port up;
+    unsigned n_bursts;          /* source: bursts handed out (1, then none) */
+    unsigned n_released;        /* source: frames given back */
+    unsigned n_taken;           /* destination: frames accepted */
+};
+
+static uint8_t frames[N_FRAMES][128];
+static struct vq_seg segs[N_FRAMES];
+
+static unsigned
+fake_rx_burst(struct port *port, unsigned qid, struct pkt *pkts, unsigned n,
+              struct vq_seg *pool)
+{
+    struct fake_port *fp = CONTAINER_OF(port, struct fake_port, up);
+    if (READ_ONCE(fp->n_bursts)) {
+        return 0;
+    }
+    for (unsigned i = 0; i < N_FRAMES; i++) {
+        segs[i] = (struct vq_seg) { frames[i], 60 + i };
+        pkts[i] = (struct pkt) {
+            .segs = &segs[i], .n_segs = 1, .len = 60 + i,
+            .drop = i == BAD_FRAME ? PKT_DROP(DROP_BAD_DESCRIPTOR) : 0,
+        };
+        memcpy(pkts[i].addrs, frames[i], PORT_ETH_ADDRS);
+    }
+    WRITE_ONCE(fp->n_bursts, 1);
+    return N_FRAMES;
+}
+
+static void
+fake_rx_release(struct port *port, unsigned qid, struct pkt *pkts,
+                unsigned n, struct stats_dir *dir_)
+{
+    struct fake_port *fp = CONTAINER_OF(port, struct fake_port, up);
+    WRITE_ONCE(fp->n_released, fp->n_released + n);
+}
+
+/* Accepts every frame but the one whose last byte says REFUSED_FRAME. */
+static void
+fake_tx_burst(struct port *port, unsigned qid, struct pkt *const *pkts,
+              unsigned n, uint16_t *results, struct stats_dir *dir_)
+{
+    struct fake_port *fp = CONTAINER_OF(port, struct fake_port, up);
+    for (unsigned i = 0; i < n; i++) {
+        const struct vq_seg *s = &pkts[i]->segs[0];
+        bool refuse = s->addr[s->len - 1] == REFUSED_FRAME;
+        results[i] = refuse ? PKT_DROP(DROP_NO_RX_BUFFERS) : 0;
+        WRITE_ONCE(fp->n_taken, fp->n_taken + !refuse);
+    }
+}
+
+static const struct port_class fake_class = {
+    .type = "fake",
+    .rx_burst = fake_rx_burst,
+    .rx_release = fake_rx_release,
+    .tx_burst = fake_tx_burst,
+};
+
+static struct stats_port port_stats[4];
+static struct stats_worker worker_stats;
+
+static void
+fake_init(struct fake_port *fp, uint16_t id)
+{
+    memset(fp, 0, sizeof *fp);
+    fp->up.class = &fake_class;
+    fp->up.id = id;
+    fp->up.n_queues = 1;
+    fp->up.max_frame = 1518;
+    fp->up.stats = &port_stats[id];
+    snprintf(fp->up.name, sizeof fp->up.name, "fake%u", id);
+}
+
+/* A started pcap sink with one queue, as control.c makes a capture's. */
+static struct port *
+make_sink(uint16_t id, const char *file)
+{
+    struct port_spec spec = {
+        .type = PORT_PCAP, .n_queues = 1, .mtu = 9000, .snaplen = 65535,
+    };
+    snprintf(spec.name, sizeof spec.name, "capture:%u", id);
+    snprintf(spec.path, sizeof spec.path, "%s/%s", dir, file);
+    char err[256] = "";
+    struct port *sink = port_pcap_create(&spec, err, sizeof err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(sink);
+    sink->id = id;
+    sink->max_frame = spec.mtu + 18;
+    sink->stats = &port_stats[id];
+    snprintf(sink->name, sizeof sink->name, "%s", spec.name);
+    int r = sink->class->start(sink, err, sizeof err);
+    if (r) {
+        fprintf(stderr, "start: %s\n", err);
+    }
+    CU_ASSERT_EQUAL_FATAL(r, 0);
+    return sink;
+}
+
+/* Lengths of the frames in a capture file, in order; returns the count. */
+static int
+read_lengths(const char *file, uint32_t *lens, unsigned max)
+{
+    char path[128], errbuf[PCAP_ERRBUF_SIZE];
+    snprintf(path, sizeof path, "%s/%s", dir, file);
+    pcap_t *p = pcap_open_offline(path, errbuf);
+    if (!p) {
+        fprintf(stderr, "pcap_open_offline: %s\n", errbuf);
+        return -1;
+    }
+    struct pcap_pkthdr *h;
+    const u_char *data;
+    int n = 0;
+    while (pcap_next_ex(p, &h, &data) == 1) {
+        if ((unsigned) n < max) {
+            lens[n] = h->len;
+        }
+        n++;
+    }
+    pcap_close(p);
+    return n;
+}
+
+static bool
+wait_for(const unsigned *counter, unsigned value)
+{
+    for (int i = 0; i < 5000; i++) {
+        if (READ_ONCE(*counter) >= value) {
+            return true;
+        }
+        usleep(1000);
+    }
+    return false;
+}
+
+/* ---- Tests ------------------------------------------------------------- */
+
+static void
+test_mirror_rx_and_tx(void)
+{
+    for (unsigned i = 0; i < N_FRAMES; i++) {
+        memset(frames[i], 0, sizeof frames[i]);
+        /* To an unknown unicast MAC: flooded, so to port 1. */
+        memcpy(frames[i], "\x02\x00\x00\x00\x00\x02\x02\x00\x00\x00\x00\x01",
+               12);
+        frames[i][59 + i] = (uint8_t) i;    /* last byte: its index */
+    }
+    memset(port_stats, 0, sizeof port_stats);
+
+    static struct fake_port src, dst;
+    fake_init(&src, 0);
+    fake_init(&dst, 1);
+    struct port *sink_rx = make_sink(2, "rx.pcap");
+    struct port *sink_tx = make_sink(3, "tx.pcap");
+
+    uint32_t clock_sec = 1;
+    struct fdb *fdb = fdb_create(64, 300);
+    struct worker *w;
+    CU_ASSERT_EQUAL_FATAL(worker_create(0, 0, fdb, &clock_sec, &worker_stats,
+                                        &w), 0);
+    struct worker_conf *conf = calloc(1, sizeof *conf
+                                         + sizeof(struct worker_rxq));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(conf);
+    conf->n_rxqs = 1;
+    conf->rxqs[0] = (struct worker_rxq) {
+        .port = &src.up, .stats = &port_stats[0].queues[0].rx,
+    };
+    conf->n_flood = 2;
+    conf->flood[0] = 0;
+    conf->flood[1] = 1;
+    conf->txqs[0] = (struct worker_txq) {
+        &src.up, 0, &port_stats[0].queues[0].tx,
+    };
+    conf->txqs[1] = (struct worker_txq) {
+        &dst.up, 0, &port_stats[1].queues[0].tx,
+    };
+    for (unsigned p = 0; p < STATS_MAX_PORTS; p++) {
+        conf->remote[p] = -1;
+    }
+    conf->mirrors[0] = (struct worker_mirror) {
+        .sink = sink_rx, .qid = 0, .rx = true,
+        .stats = &port_stats[2].queues[0].tx,
+    };
+    conf->mirrors[1] = (struct worker_mirror) {
+        .sink = sink_tx, .qid = 0, .tx = true,
+        .stats = &port_stats[3].queues[0].tx,
+    };
+    CU_ASSERT_PTR_NULL(worker_reconfigure(w, conf));
+    CU_ASSERT(wait_for(&src.n_released, N_FRAMES));
+
+    /* Quiesce (the handshake capture-stop does), then close the files. */
+    free(worker_reconfigure(w, calloc(1, sizeof *conf)));
+    sink_rx->class->destroy(sink_rx);
+    sink_tx->class->destroy(sink_tx);
+    worker_destroy(w);
+    fdb_destroy(fdb);
+
+    /* The switch's own counters, as without captures. */
+    CU_ASSERT_EQUAL(port_stats[0].queues[0].rx.packets, N_FRAMES);
+    CU_ASSERT_EQUAL(port_stats[0].queues[0].rx.drops[DROP_BAD_DESCRIPTOR], 1);
+    CU_ASSERT_EQUAL(port_stats[1].queues[0].tx.packets, N_FRAMES - 2);
+    CU_ASSERT_EQUAL(port_stats[1].queues[0].tx.drops[DROP_NO_RX_BUFFERS], 1);
+    CU_ASSERT_EQUAL(dst.n_taken, N_FRAMES - 2);
+
+    /* rx: every frame the port took but the bad one. */
+    uint32_t lens[16];
+    CU_ASSERT_EQUAL_FATAL(read_lengths("rx.pcap", lens, 16), N_FRAMES - 1);
+    for (unsigned i = 0, k = 0; i < N_FRAMES; i++) {
+        if (i != BAD_FRAME) {
+            CU_ASSERT_EQUAL(lens[k++], 60 + i);
+        }
+    }
+    CU_ASSERT_EQUAL(port_stats[2].queues[0].tx.packets, N_FRAMES - 1);
+
+    /* tx: what the destination accepted. */
+    CU_ASSERT_EQUAL_FATAL(read_lengths("tx.pcap", lens, 16), N_FRAMES - 2);
+    for (unsigned i = 0, k = 0; i < N_FRAMES; i++) {
+        if (i != BAD_FRAME && i != REFUSED_FRAME) {
+            CU_ASSERT_EQUAL(lens[k++], 60 + i);
+        }
+    }
+    CU_ASSERT_EQUAL(port_stats[3].queues[0].tx.packets, N_FRAMES - 2);
+    CU_ASSERT_EQUAL(stats_dir_dropped(&port_stats[3].queues[0].tx), 0);
+}
+
+static const struct cunit_test tests[] = {
+    CUNIT_TEST(test_mirror_rx_and_tx),
+};
+
+int
+main(void)
+{
+    snprintf(dir, sizeof dir, "/tmp/test-worker.XXXXXX");
+    if (!mkdtemp(dir)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    int rc = cunit_run("worker", tests, ARRAY_SIZE(tests));
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0) {
+        fprintf(stderr, "could not remove %s\n", dir);
+    }
+    return rc;
+}
