@@ -128,7 +128,8 @@ sys.exit(not any(p["path"] == sys.argv[1] and p["state"] == "up"
 # vuswitch reports both up, "start tx_first" seeds the loop.  Seeding
 # earlier loses the first burst of a port whose peer is not up yet
 # (no_destination, as a switch must), and a loop seeded in one direction
-# only never recovers the other.  PID in TP_PID, stopped after SECONDS.
+# only never recovers the other.  PID in TP_PID (timeout(1), which
+# passes signals on), stopped after SECONDS.
 start_testpmd_loop() {
     local a=$1 b=$2 secs=${3:-60} q=${4:-1} opts=${5:+,$5}
     hugepages_setup 512
@@ -136,7 +137,7 @@ start_testpmd_loop() {
     exec {TP_IN}<>"$T/testpmd.in"
     local prefix="vu$$loop"
     vu_register_dpdk_prefix "$prefix"
-    dpdk-testpmd --file-prefix="$prefix" --lcores 0@0,1@0 -m 256 \
+    timeout -s INT "$secs" dpdk-testpmd --file-prefix="$prefix" --lcores 0@0,1@0 -m 256 \
         --single-file-segments --no-pci \
         --vdev "net_virtio_user0,path=$a,queues=$q$opts" \
         --vdev "net_virtio_user1,path=$b,queues=$q$opts" \
@@ -147,8 +148,6 @@ start_testpmd_loop() {
     wait_until 30 "both ports up" port_up_at "$a"
     wait_until 30 "both ports up" port_up_at "$b"
     echo "start tx_first" >&"$TP_IN"
-    (sleep "$secs"; kill -INT "$TP_PID" 2>/dev/null) &
-    vu_register_pid $! timer testpmd-timer
 }
 
 # stop_testpmd_loop: ends the loop started above and waits for testpmd.
