@@ -366,6 +366,27 @@ handoff_count_lost(struct handoff *h, const struct worker_conf *conf,
     }
 }
 
+/* Transmits frames handed over for 'port'.  If the port's queue moved to
+ * a third worker since the sender looked (vuswitchctl move-queue,
+ * rebalance), the frames follow it there rather than being lost; only a
+ * port that no worker can transmit to any more loses them (counted). */
+static void
+handoff_deliver(struct worker *w, const struct worker_conf *conf,
+                uint16_t port, struct pkt **run, unsigned n)
+{
+    if (conf->txqs[port].port) {
+        transmit(w, conf, port, run, n);
+    } else if (conf->remote[port] >= 0 && conf->remote[port] != (int) w->id) {
+        for (unsigned i = 0; i < n; i++) {
+            handoff_send(w, conf->remote[port], port, run[i]);
+        }
+        spsc_publish(w->to[conf->remote[port]]->ring);
+        w->handoff_pending[conf->remote[port]] = false;
+    } else {
+        counter_add(&w->stats->handoff_lost, n);
+    }
+}
+
 /* Transmits what another worker handed us: frames are grouped by port in
  * runs, so a burst of frames for one port is one tx_burst. */
 static unsigned
@@ -382,11 +403,7 @@ handoff_drain(struct worker *w, const struct worker_conf *conf,
         const struct handoff_frame *f = i < n
             ? spsc_slot(h->ring, h->ring->tail + i) : NULL;
         if (n_run && (!f || f->port != run_port)) {
-            if (conf->txqs[run_port].port) {
-                transmit(w, conf, (uint16_t) run_port, run, n_run);
-            } else {
-                counter_add(&w->stats->handoff_lost, n_run);
-            }
+            handoff_deliver(w, conf, (uint16_t) run_port, run, n_run);
             n_run = 0;
         }
         if (f) {

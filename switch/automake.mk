@@ -4,7 +4,8 @@ switch_libswitch_a_SOURCES = \
 	switch/control.c switch/control.h \
 	switch/ctl-server.c switch/ctl-server.h \
 	switch/fdb.c switch/fdb.h \
-	switch/options.c switch/options.h
+	switch/options.c switch/options.h \
+	switch/placement.c switch/placement.h
 
 sbin_PROGRAMS += switch/vuswitch
 switch_vuswitch_SOURCES = switch/vuswitch.c

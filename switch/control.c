@@ -45,6 +45,7 @@
 #include "fdb.h"
 #include "json.h"
 #include "log.h"
+#include "placement.h"
 #include "port.h"
 #include "stats.h"
 #include "worker.h"
@@ -73,6 +74,10 @@ struct control {
     struct port *ports[STATS_MAX_PORTS];
     bool quiesced[STATS_MAX_PORTS];
     struct capture captures[STATS_MAX_PORTS];   /* by captured port id */
+    struct placement placement;
+    uint64_t load_seen[STATS_MAX_PORTS][STATS_MAX_QUEUES]; /* at last plan */
+    unsigned rebalance_ticks;       /* --rebalance-interval, in ticks */
+    unsigned ticks;
     bool stopping;
 };
 
@@ -84,11 +89,6 @@ control_of(struct port_env *env)
 
 /* ---- Placement and the handshake --------------------------------------- */
 
-static unsigned
-owner_of(const struct control *c, const struct port *port, unsigned q)
-{
-    return (port->id + q) % c->n_workers;
-}
 
 /* Adds queue pair 'q' of 'port' to the configurations it belongs in. */
 static void
@@ -97,8 +97,12 @@ place_queue(struct control *c, struct port *port, unsigned q,
 {
     bool rx_live, rx_discard, tx_live;
     port->class->queue_state(port, q, &rx_live, &rx_discard, &tx_live);
-    unsigned w = owner_of(c, port, q);
+    int owner = placement_owner(&c->placement, port->id, q);
     struct stats_port_info *info = &port->stats->info;
+    if (owner == PLACE_NONE) {      /* moving between workers */
+        rx_live = tx_live = false;
+    }
+    unsigned w = owner == PLACE_NONE ? 0 : (unsigned) owner;
 
     info->rx_owner[q] = rx_live ? (int16_t) w : -1;
     info->tx_owner[q] = tx_live ? (int16_t) w : -1;
@@ -300,9 +304,12 @@ add_port(struct control *c, const struct port_spec *spec, char *err,
     }
     c->ports[id] = port;
     c->quiesced[id] = true;         /* until start() is done */
+    placement_add_port(&c->placement, (unsigned) id, port->n_queues);
+    memset(c->load_seen[id], 0, sizeof c->load_seen[id]);
     r = port->class->start(port, err, err_size);
     if (r) {
         c->ports[id] = NULL;
+        placement_remove_port(&c->placement, (unsigned) id);
         port->class->destroy(port);
         return r;
     }
@@ -405,9 +412,65 @@ remove_port(struct control *c, struct port *port)
     env_quiesce(&c->env, port);
     c->ports[port->id] = NULL;
     c->quiesced[port->id] = false;
+    placement_remove_port(&c->placement, port->id);
     fdb_flush(c->fdb, port->id);
     release_slot(port);
     port->class->destroy(port);
+}
+
+/* ---- Moving queues between workers ------------------------------------- */
+
+/* Gives each queue the owner 'plan' names, in two handshakes: first every
+ * moving queue is left out of all configurations (its old owner lets go
+ * and acknowledges), then its new owner takes it.  So no ring ever has two
+ * owners, and a queue's frames stay in order: the new owner starts where
+ * the old one stopped.  Returns how many queues moved. */
+static unsigned
+apply_plan(struct control *c, placement_plan_t plan)
+{
+    unsigned moved = 0;
+    for (unsigned p = 0; p < STATS_MAX_PORTS; p++) {
+        for (unsigned q = 0; q < c->placement.n_queues[p]; q++) {
+            if (plan[p][q] != c->placement.owner[p][q]) {
+                c->placement.owner[p][q] = PLACE_NONE;
+                moved++;
+            }
+        }
+    }
+    if (moved) {
+        republish(c);
+        memcpy(c->placement.owner, plan, sizeof c->placement.owner);
+        republish(c);
+        for (unsigned p = 0; p < STATS_MAX_PORTS; p++) {
+            if (c->ports[p]) {
+                port_publish_info(c->ports[p]);
+            }
+        }
+    }
+    return moved;
+}
+
+/* Plans from the frames each queue carried (both directions) since the
+ * last plan. */
+static unsigned
+rebalance(struct control *c)
+{
+    uint64_t load[STATS_MAX_PORTS][STATS_MAX_QUEUES];
+    placement_plan_t plan;
+    for (unsigned p = 0; p < STATS_MAX_PORTS; p++) {
+        for (unsigned q = 0; q < c->placement.n_queues[p]; q++) {
+            const struct stats_queue *sq = &c->stats->ports[p].queues[q];
+            uint64_t now = READ_ONCE(sq->rx.packets) + READ_ONCE(sq->tx.packets);
+            load[p][q] = now - c->load_seen[p][q];
+            c->load_seen[p][q] = now;
+        }
+    }
+    placement_plan(&c->placement, load, plan);
+    unsigned moved = apply_plan(c, plan);
+    if (moved) {
+        VLOG_INFO("rebalance: moved %u queue(s) between workers", moved);
+    }
+    return moved;
 }
 
 /* ---- The control socket ------------------------------------------------- */
@@ -533,7 +596,40 @@ ctl_stats_fd(void *aux)
     return stats_open_readonly(((struct control *) aux)->stats_fd);
 }
 
+static int
+ctl_rebalance(struct json *j, char *err, size_t err_size, void *aux)
+{
+    json_kv_u64(j, "moved", rebalance(aux));
+    return 0;
+}
+
+static int
+ctl_move_queue(const char *name, unsigned q, unsigned w, char *err,
+               size_t err_size, void *aux)
+{
+    struct control *c = aux;
+    struct port *port = find_port(c, name);
+    if (!port) {
+        snprintf(err, err_size, "no port named %s", name);
+        return -ENOENT;
+    }
+    if (q >= port->n_queues || w >= c->n_workers) {
+        snprintf(err, err_size, "port %s has queues 0..%u and there are "
+                 "workers 0..%u", name, port->n_queues - 1, c->n_workers - 1);
+        return -EINVAL;
+    }
+    placement_plan_t plan;
+    memcpy(plan, c->placement.owner, sizeof plan);
+    plan[port->id][q] = (int8_t) w;
+    if (apply_plan(c, plan)) {
+        VLOG_INFO("port %s: queue %u moved to worker %u", name, q, w);
+    }
+    return 0;
+}
+
 static const struct ctl_ops ctl_ops = {
+    .rebalance = ctl_rebalance,
+    .move_queue = ctl_move_queue,
     .add_port = ctl_add_port,
     .del_port = ctl_del_port,
     .capture = ctl_capture,
@@ -562,6 +658,9 @@ on_timer(struct port_watch *w, uint32_t events)
         return;
     }
     WRITE_ONCE(c->clock_sec, monotonic_sec());
+    if (c->rebalance_ticks && ++c->ticks % c->rebalance_ticks == 0) {
+        rebalance(c);
+    }
     for (unsigned p = 0; p < STATS_MAX_PORTS; p++) {
         if (c->ports[p] && c->ports[p]->class->tick) {
             c->ports[p]->class->tick(c->ports[p]);
@@ -730,6 +829,8 @@ control_create(const struct options *opts, struct control **cp, char *err,
         goto out_destroy;
     }
     pin_control_thread(c);
+    placement_init(&c->placement, c->n_workers);
+    c->rebalance_ticks = opts->rebalance_interval * (1000 / TICK_MS);
     for (unsigned i = 0; i < opts->n_ports; i++) {
         r = add_port(c, &opts->ports[i], err, err_size);
         if (r) {

@@ -420,6 +420,35 @@ cmd_fdb_flush(struct ctl_request *r)
 }
 
 static int
+cmd_rebalance(struct ctl_request *r)
+{
+    struct ctl_server *s = r->server;
+    if (!s->ops->rebalance) {
+        return not_supported(r, "rebalance");
+    }
+    return s->ops->rebalance(r->j, r->err, r->err_size, s->aux);
+}
+
+/* move-queue PORT QUEUE WORKER */
+static int
+cmd_move_queue(struct ctl_request *r)
+{
+    struct ctl_server *s = r->server;
+    char port[STATS_NAME_SIZE + 1];
+    unsigned q, w;
+    int end = 0;
+    if (!s->ops->move_queue) {
+        return not_supported(r, "move-queue");
+    }
+    if (sscanf(r->args, "%32s %u %u %n", port, &q, &w, &end) != 3
+        || r->args[end]) {
+        return fail(-EINVAL, r->err, r->err_size,
+                    "usage: move-queue PORT QUEUE WORKER");
+    }
+    return s->ops->move_queue(port, q, w, r->err, r->err_size, s->aux);
+}
+
+static int
 cmd_log_level(struct ctl_request *r)
 {
     if (*r->args) {
@@ -473,6 +502,8 @@ static const struct ctl_command {
       "capture PORT rx|tx|both FILE[,filter=BPF][,snaplen=N]", cmd_capture },
     { "capture-stop", ARGS_ONE, "capture-stop PORT", cmd_capture_stop },
     { "fdb", ARGS_NONE, "fdb", cmd_fdb },
+    { "rebalance", ARGS_NONE, "rebalance", cmd_rebalance },
+    { "move-queue", ARGS_LINE, "move-queue PORT QUEUE WORKER", cmd_move_queue },
     { "fdb-flush", ARGS_OPTIONAL_ONE, "fdb-flush [PORT]", cmd_fdb_flush },
     { "log-level", ARGS_OPTIONAL_ONE, "log-level [LEVEL]", cmd_log_level },
     { "stats-fd", ARGS_NONE, "stats-fd", cmd_stats_fd },
@@ -515,7 +546,8 @@ dispatch(struct ctl_request *r, char *line)
     }
     return fail(-EINVAL, r->err, r->err_size, "unknown command '%s' "
                 "(expected add-port, del-port, capture, capture-stop, fdb, "
-                "fdb-flush, log-level, stats-fd or version)", line);
+                "fdb-flush, rebalance, move-queue, log-level, stats-fd or "
+                "version)", line);
 }
 
 static void

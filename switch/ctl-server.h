@@ -74,6 +74,11 @@ struct ctl_ops {
      * stats_open_readonly()), which the server sends and then closes, or
      * -errno. */
     int (*get_stats_fd)(void *aux);
+    /* rebalance: re-places queues on workers by load; writes "moved":N. */
+    int (*rebalance)(struct json *, char *err, size_t err_size, void *aux);
+    /* move-queue: gives queue pair 'q' of 'port' to worker 'w'. */
+    int (*move_queue)(const char *port, unsigned q, unsigned w, char *err,
+                      size_t err_size, void *aux);
 };
 
 struct ctl_server;

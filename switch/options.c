@@ -475,6 +475,9 @@ options_usage(void)
 "  --log-level LEVEL    err, warn, info or debug (default: info)\n"
 "  --fdb-aging SECONDS  forget MAC addresses not seen for that long\n"
 "                       (default: %d)\n"
+"  --rebalance-interval SECONDS\n"
+"                       re-place queues on workers by load that often\n"
+"                       (default: 0, never; see vuswitchctl rebalance)\n"
 "  --help               print this help and exit\n"
 "  --version            print the version and exit\n"
 "\n"
@@ -539,7 +542,8 @@ add_port(struct options *o, const char *spec, char *err, size_t es)
     return error;
 }
 
-enum { OPT_CORES = 256, OPT_CONTROL, OPT_LOG_LEVEL, OPT_FDB_AGING, OPT_PORT };
+enum { OPT_CORES = 256, OPT_CONTROL, OPT_LOG_LEVEL, OPT_FDB_AGING, OPT_PORT,
+       OPT_REBALANCE };
 
 /* Applies one option from getopt_long(); 'arg' is its argument. */
 static int
@@ -578,6 +582,13 @@ apply_option(struct options *o, int c, const char *arg, char *err, size_t es)
         }
         o->fdb_aging = v;
         return 0;
+    case OPT_REBALANCE:
+        if (parse_uint(arg, 0, 86400, &v)) {
+            return fail(err, es, "bad --rebalance-interval '%s' (expected "
+                        "seconds, 0..86400)", arg);
+        }
+        o->rebalance_interval = v;
+        return 0;
     default:
         return add_port(o, arg, err, es);
     }
@@ -601,6 +612,7 @@ options_parse(int argc, char *argv[], struct options *o, char *err,
         { "control",   required_argument, NULL, OPT_CONTROL },
         { "log-level", required_argument, NULL, OPT_LOG_LEVEL },
         { "fdb-aging", required_argument, NULL, OPT_FDB_AGING },
+        { "rebalance-interval", required_argument, NULL, OPT_REBALANCE },
         { "port",      required_argument, NULL, OPT_PORT },
         { "help",      no_argument,       NULL, 'h' },
         { "version",   no_argument,       NULL, 'V' },

@@ -2,7 +2,8 @@
  * with `vuswitchctl add-port`.
  *
  *   vuswitch [--cores LIST] [--control PATH] [--log-level LEVEL]
- *            [--fdb-aging SECONDS] --port SPEC...
+ *            [--fdb-aging SECONDS] [--rebalance-interval SECONDS]
+ *            --port SPEC...
  *   SPEC  NAME=vhost:SOCKET_PATH[,client][,queues=N][,mtu=N]
  *         NAME=tap:IFNAME[,mtu=N]
  *         NAME=pcap:FILE[,filter=BPF][,snaplen=N]
@@ -42,6 +43,7 @@ struct options {
     char control_path[VU_PATH_SIZE];
     enum vlog_level log_level;
     unsigned fdb_aging;             /* seconds */
+    unsigned rebalance_interval;    /* seconds, 0: only on request */
     unsigned n_ports;
     struct port_spec ports[STATS_MAX_PORTS];
 };

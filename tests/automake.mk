@@ -5,6 +5,7 @@ UNIT_TESTS = \
 	tests/test-fdb \
 	tests/test-gmem \
 	tests/test-options \
+	tests/test-placement \
 	tests/test-port-pcap \
 	tests/test-port-tap \
 	tests/test-stats \
@@ -25,6 +26,8 @@ tests_test_port_pcap_SOURCES = tests/test-port-pcap.c tests/cunit.h
 tests_test_port_pcap_LDADD = $(TEST_LIBS)
 tests_test_port_tap_SOURCES = tests/test-port-tap.c tests/cunit.h
 tests_test_port_tap_LDADD = $(TEST_LIBS)
+tests_test_placement_SOURCES = tests/test-placement.c tests/cunit.h
+tests_test_placement_LDADD = $(TEST_LIBS)
 tests_test_stats_SOURCES = tests/test-stats.c tests/cunit.h
 tests_test_stats_LDADD = $(TEST_LIBS)
 tests_test_vhu_dev_SOURCES = tests/test-vhu-dev.c tests/cunit.h
@@ -44,6 +47,7 @@ INTEGRATION_TESTS = \
 	tests/integration/qemu-drops.sh \
 	tests/integration/qemu-reconnect.sh \
 	tests/integration/qemu-multiqueue.sh \
+	tests/integration/rebalance-stress.sh \
 	tests/integration/uml-ping.sh
 EXTRA_DIST += tests/lib/testlib.sh tests/lib/peers.sh tests/vm/build-guest.sh tests/vm/guest-init \
 	tests/vm/selftest-dpdk-backend.sh tests/install-deps.sh tests/run-all.sh \

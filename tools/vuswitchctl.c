@@ -70,6 +70,8 @@ usage(void)
 "                                    default: both directions, no filter\n"
 "  capture-stop PORT                 stop it; the file is complete\n"
 "  fdb-flush [PORT]                  forget learnt MACs (of one port)\n"
+"  rebalance                         re-place queues on workers by load\n"
+"  move-queue PORT QUEUE WORKER      give one queue pair to a worker\n"
 "  log-level [LEVEL]                 set (or show) err, warn, info, debug\n"
 "  version                           versions of the daemon and of this tool\n"
 "\n"
@@ -344,6 +346,7 @@ take_snapshot(const struct stats_segment *seg, struct snapshot *s)
         dst->busy_cycles = READ_ONCE(src->busy_cycles);
         dst->idle_cycles = READ_ONCE(src->idle_cycles);
         dst->bursts = READ_ONCE(src->bursts);
+        dst->handoff_lost = READ_ONCE(src->handoff_lost);
         dst->cpu = READ_ONCE(src->cpu);
         dst->in_use = READ_ONCE(src->in_use);
     }
@@ -435,6 +438,7 @@ print_stats_json(const struct snapshot *s, bool pretty)
             json_kv_u64(&j, "frames", wk->frames);
             json_kv_u64(&j, "busy_cycles", wk->busy_cycles);
             json_kv_u64(&j, "idle_cycles", wk->idle_cycles);
+            json_kv_u64(&j, "handoff_lost", wk->handoff_lost);
             json_object_end(&j);
         }
     }
@@ -891,6 +895,30 @@ cmd_del_port(int argc, char *argv[])
 }
 
 static int
+cmd_rebalance(int argc, char *argv[])
+{
+    if (argc) {
+        usage_error("usage: rebalance");
+    }
+    char line[MAX_REQUEST];
+    struct json_value reply;
+    join_request(line, sizeof line, "rebalance", argc, argv);
+    request(line, &reply, NULL);
+    printf("moved %" PRId64 " queue(s)\n", json_get_int(&reply, "moved", 0));
+    json_value_free(&reply);
+    return EXIT_OK;
+}
+
+static int
+cmd_move_queue(int argc, char *argv[])
+{
+    if (argc != 3) {
+        usage_error("usage: move-queue PORT QUEUE WORKER");
+    }
+    return simple_command("move-queue", argc, argv);
+}
+
+static int
 cmd_fdb_flush(int argc, char *argv[])
 {
     if (argc > 1) {
@@ -1055,6 +1083,8 @@ static const struct command {
     { "capture", cmd_capture },
     { "capture-stop", cmd_capture_stop },
     { "fdb-flush", cmd_fdb_flush },
+    { "rebalance", cmd_rebalance },
+    { "move-queue", cmd_move_queue },
     { "log-level", cmd_log_level },
     { "version", cmd_version },
 };
