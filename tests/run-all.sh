@@ -22,12 +22,16 @@ cd "$build"
 "$top/configure" -q --enable-werror
 make -j"$(nproc)" >/dev/null
 export VU_REQUIRE_PEERS=1
-if ! make -j1 check; then
-    find "$build/tests" -name '*.log' -newer "$build/Makefile" \
-        -exec grep -l -E '^(FAIL|ERROR)' {} + 2>/dev/null | while read -r log; do
-        echo "===== $log"; tail -n 60 "$log"
+rc=0
+make -j1 check 2>&1 | tee "$build/check.out" || rc=$?
+if [ "$rc" -ne 0 ]; then
+    for log in $(grep -lE '^(FAIL|ERROR)' "$build"/tests/*.log "$build"/tests/integration/*.log 2>/dev/null); do
+        echo "===== $log"
+        tail -n 60 "$log"
     done
-    cat "$build/test-suite.log" 2>/dev/null | tail -n 200
-    exit 1
 fi
-cat "$build/test-suite.log" 2>/dev/null | head -n 20
+passed=$(grep -c '^PASS:' "$build/check.out" || true)
+failed=$(grep -cE '^(FAIL|ERROR|XPASS):' "$build/check.out" || true)
+skipped=$(grep -c '^SKIP:' "$build/check.out" || true)
+echo "$passed passed, $failed failed, $skipped skipped"
+exit "$rc"
