@@ -30,6 +30,19 @@ if [ "$rc" -ne 0 ]; then
         tail -n 60 "$log"
     done
 fi
+# Again with AddressSanitizer and UndefinedBehaviorSanitizer: the
+# integration tests that push the most through the datapath and the
+# vhost-user code, against the sanitizer build of vuswitch.
+SAN_TESTS=${VU_SAN_TESTS-"tests/integration/testpmd-loop.sh tests/integration/testpmd-matrix.sh tests/integration/vupktgen-vuswitch.sh tests/integration/qemu-pktgen.sh tests/integration/uml-ping.sh"}
+if [ "$rc" -eq 0 ] && [ -n "$SAN_TESTS" ]; then
+    mkdir -p "$build-asan"
+    cd "$build-asan"
+    [ -f Makefile ] || "$top/configure" -q --enable-sanitizers
+    make -j"$(nproc)" >/dev/null
+    make -j1 check TESTS="$SAN_TESTS" 2>&1 | sed 's/^\(PASS\|FAIL\|ERROR\|SKIP\):/&[asan]/' |
+        tee -a "$build/check.out" || rc=$?
+    cd "$build"
+fi
 passed=$(grep -c '^PASS:' "$build/check.out" || true)
 failed=$(grep -cE '^(FAIL|ERROR|XPASS):' "$build/check.out" || true)
 skipped=$(grep -c '^SKIP:' "$build/check.out" || true)
