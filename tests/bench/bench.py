@@ -127,7 +127,7 @@ class Bench:
         return w["frames"], w["busy_cycles"], w["idle_cycles"]
 
     # ---- one run -----------------------------------------------------------
-    def run(self, kind, size):
+    def run(self, kind, size, reader=False):
         a = os.path.join(self.tmp, "a.sock")
         b = os.path.join(self.tmp, "b.sock")
         for s in (a, b):
@@ -149,11 +149,20 @@ class Bench:
         time.sleep(3)
         self.cmd(gen, "start tx_first")
         time.sleep(1)
+        watcher = None
+        if reader:
+            # What a user watching the counters costs the datapath: the CLI
+            # maps the stats segment and reads every counter every 10 ms.
+            watcher = self.start([self.ctl, "--control",
+                                  os.path.join(self.tmp, "ctl.sock"), "stats",
+                                  "--json", "--watch", "0.01"], "watch.log")
         c0 = self.vu_counters() if kind == "vuswitch" else None
         for _ in range(self.a.seconds):
             time.sleep(1)
             self.cmd(gen, "show port stats all")
         c1 = self.vu_counters() if kind == "vuswitch" else None
+        if watcher:
+            self.stop(watcher)
         self.cmd(gen, "quit")
         self.stop(gen)
         self.stop(sw)
@@ -246,6 +255,8 @@ def main():
     ap.add_argument("--sizes", default="64,512,1518")
     ap.add_argument("--runs", type=int, default=2, help="runs per contender and size")
     ap.add_argument("--seconds", type=int, default=6)
+    ap.add_argument("--stats-cost", action="store_true",
+                    help="also measure a stats reader polling every 10 ms")
     args = ap.parse_args()
     if os.geteuid() != 0:
         sys.exit("bench: needs root (hugepages, testpmd)")
@@ -262,6 +273,14 @@ def main():
                     print("run size=%d %-8s %.2f Mpps  %.0f cycles/frame  state=%s (handoff %d/%d ns)"
                           % (size, kind, res["mpps"], res["cpf"], res["state"],
                              res["handoff"][0], res["handoff"][1]), flush=True)
+        reads = {}
+        if args.stats_cost:
+            for r in range(args.runs):
+                for reader in (False, True):
+                    res = b.run("vuswitch", 64, reader)
+                    reads.setdefault(reader, []).append(res)
+                    print("run size=64 vuswitch stats reader every 10 ms: %s  %.2f Mpps  %.0f cycles/frame  state=%s"
+                          % ("yes" if reader else "no ", res["mpps"], res["cpf"], res["state"]), flush=True)
         gen_results = {}
         for size in [int(s) for s in args.sizes.split(",")]:
             for r in range(args.runs):
@@ -310,6 +329,13 @@ def main():
               % (size, x, y, x / y if y else float("nan"),
                  med(vu, "p50"), med(dp, "p50"), med(vu, "p99"), med(dp, "p99"),
                  ",".join(r["state"] for r in vu), ",".join(r["state"] for r in dp)))
+    if reads:
+        x = max(r["mpps"] for r in reads[True])
+        y = max(r["mpps"] for r in reads[False])
+        print("STATS_READ_COST size=64 with_reader_mpps=%.2f without_mpps=%.2f ratio=%.3f states=%s/%s"
+              % (x, y, x / y if y else float("nan"),
+                 ",".join(r["state"] for r in reads[True]),
+                 ",".join(r["state"] for r in reads[False])))
     print("MEMORY vuswitch_rss_kib ports=2: %d ports=16: %d (no front end connected: no guest memory mapped)"
           % (rss2, rss16))
 
