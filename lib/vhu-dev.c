@@ -645,11 +645,54 @@ take_vring_fd(struct vhu_msg *msg)
                                                   : vhu_msg_take_fd(msg, 0);
 }
 
-static int
-h_set_vring_kick(struct vhu_dev *dev, struct vhu_msg *msg)
+/* KICK/CALL/ERR fds must be eventfds (QEMU, DPDK), pipes or sockets (UML).
+ * Anything else hurts: the control thread reads kick fds until they are
+ * empty, which /dev/zero, a regular file or a timerfd firing every
+ * nanosecond never are; workers write call fds, and a regular file grows
+ * by 8 bytes per notification, a device may block.  Without /proc an
+ * eventfd cannot be told from other anonymous inodes: those pass. */
+static bool
+notify_fd_ok(int fd)
+{
+    static const char eventfd_link[] = "anon_inode:[eventfd]";
+    char path[32], target[sizeof eventfd_link + 1];
+    struct stat st;
+
+    if (fstat(fd, &st)) {
+        return false;
+    }
+    if (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)) {
+        return true;
+    }
+    if (st.st_mode & S_IFMT) {
+        return false;           /* a file, device or directory */
+    }
+    snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+    ssize_t n = readlink(path, target, sizeof target);
+    return n < 0 || (n == sizeof eventfd_link - 1
+                     && !memcmp(target, eventfd_link, (size_t) n));
+}
+
+/* Ring 'msg' names, for KICK/CALL/ERR; NULL with the device broken if the
+ * index or the fd is bad. */
+static struct vhu_vring *
+vring_get_notify(struct vhu_dev *dev, struct vhu_msg *msg, const char *what)
 {
     struct vhu_vring *vr = vring_get(dev, msg->payload.u64
                                           & VHU_VRING_IDX_MASK);
+    if (vr && !(msg->payload.u64 & VHU_VRING_NOFD_MASK)
+        && msg->n_fds && !notify_fd_ok(msg->fds[0])) {
+        dev_break(dev, "vring %u: %s fd is not an eventfd, pipe or socket",
+                  vring_index(dev, vr), what);
+        return NULL;
+    }
+    return vr;
+}
+
+static int
+h_set_vring_kick(struct vhu_dev *dev, struct vhu_msg *msg)
+{
+    struct vhu_vring *vr = vring_get_notify(dev, msg, "kick");
     if (!vr) {
         return -EPROTO;
     }
@@ -692,8 +735,7 @@ call_fd_make_nonblocking(const struct vhu_dev *dev, int fd)
 static int
 h_set_vring_call(struct vhu_dev *dev, struct vhu_msg *msg)
 {
-    struct vhu_vring *vr = vring_get(dev, msg->payload.u64
-                                          & VHU_VRING_IDX_MASK);
+    struct vhu_vring *vr = vring_get_notify(dev, msg, "call");
     if (!vr) {
         return -EPROTO;
     }
@@ -716,8 +758,7 @@ h_set_vring_call(struct vhu_dev *dev, struct vhu_msg *msg)
 static int
 h_set_vring_err(struct vhu_dev *dev, struct vhu_msg *msg)
 {
-    struct vhu_vring *vr = vring_get(dev, msg->payload.u64
-                                          & VHU_VRING_IDX_MASK);
+    struct vhu_vring *vr = vring_get_notify(dev, msg, "error");
     if (!vr) {
         return -EPROTO;
     }

@@ -17,9 +17,12 @@
 #include "vhu-msg.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stddef.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "util.h"
@@ -132,11 +135,50 @@ collect_fds(struct msghdr *mh, struct vhu_msg *msg)
     return err;
 }
 
-/* Reads exactly 'len' bytes into 'buf', collecting fds on the way.
- * '*got' counts the bytes of the whole message read so far, which decides
- * between a clean hang-up (nothing read yet) and a truncated message. */
+/* Progress of one message: bytes read so far, which decides between a
+ * clean hang-up (nothing read yet) and a truncated message; and the time
+ * by which the rest must have arrived. */
+struct recv_state {
+    size_t got;
+    uint64_t timeout_ms;        /* the socket's SO_RCVTIMEO, 0 if none */
+    uint64_t deadline_ms;       /* set when the first byte arrives */
+};
+
+static uint64_t
+mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
+}
+
+/* SO_RCVTIMEO bounds each recvmsg(), not a message: a front end dripping
+ * one byte just inside it would hold the control thread for minutes.  So
+ * once a message has started, every further read first waits for data
+ * only until the message's deadline. */
 static int
-recv_full(int sock, void *buf, size_t len, struct vhu_msg *msg, size_t *got)
+wait_rest(int sock, const struct recv_state *st)
+{
+    for (;;) {
+        uint64_t now = mono_ms();
+        if (now >= st->deadline_ms) {
+            return -ETIMEDOUT;
+        }
+        struct pollfd pfd = { .fd = sock, .events = POLLIN };
+        int n = poll(&pfd, 1, (int) MIN(st->deadline_ms - now, 60000u));
+        if (n > 0) {
+            return 0;
+        }
+        if (n < 0 && errno != EINTR) {
+            return -errno;
+        }
+    }
+}
+
+/* Reads exactly 'len' bytes into 'buf', collecting fds on the way. */
+static int
+recv_full(int sock, void *buf, size_t len, struct vhu_msg *msg,
+          struct recv_state *st)
 {
     union {
         char buf[CMSG_SPACE(RECV_FDS_ROOM * sizeof(int))];
@@ -152,6 +194,12 @@ recv_full(int sock, void *buf, size_t len, struct vhu_msg *msg, size_t *got)
             .msg_control = control.buf,
             .msg_controllen = sizeof control.buf,
         };
+        if (st->got && st->timeout_ms) {
+            int err = wait_rest(sock, st);
+            if (err) {
+                return err;
+            }
+        }
         ssize_t n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
         if (n < 0) {
             if (errno == EINTR) {
@@ -159,17 +207,20 @@ recv_full(int sock, void *buf, size_t len, struct vhu_msg *msg, size_t *got)
             }
             int err = errno == EAGAIN || errno == EWOULDBLOCK ? EAGAIN : errno;
             /* A timeout inside a message is the front end stalling. */
-            return *got && err == EAGAIN ? -ETIMEDOUT : -err;
+            return st->got && err == EAGAIN ? -ETIMEDOUT : -err;
         }
         int err = collect_fds(&mh, msg);
         if (err) {
             return err;
         }
         if (n == 0) {
-            return *got ? -EPROTO : -ECONNRESET;
+            return st->got ? -EPROTO : -ECONNRESET;
+        }
+        if (!st->got) {
+            st->deadline_ms = mono_ms() + st->timeout_ms;
         }
         done += n;
-        *got += n;
+        st->got += n;
     }
     return 0;
 }
@@ -177,7 +228,14 @@ recv_full(int sock, void *buf, size_t len, struct vhu_msg *msg, size_t *got)
 int
 vhu_msg_recv(int sock, struct vhu_msg *msg)
 {
-    size_t got = 0;
+    struct recv_state st = { 0, 0, 0 };
+    struct timeval tv;
+    socklen_t tv_len = sizeof tv;
+
+    if (!getsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &tv, &tv_len)) {
+        st.timeout_ms = (uint64_t) tv.tv_sec * 1000
+                        + (uint64_t) tv.tv_usec / 1000;
+    }
 
     msg->request = msg->flags = msg->size = 0;
     msg->n_fds = 0;
@@ -186,7 +244,7 @@ vhu_msg_recv(int sock, struct vhu_msg *msg)
     }
 
     uint32_t hdr[3];
-    int err = recv_full(sock, hdr, sizeof hdr, msg, &got);
+    int err = recv_full(sock, hdr, sizeof hdr, msg, &st);
     if (!err) {
         msg->request = hdr[0];
         msg->flags = hdr[1];
@@ -197,7 +255,7 @@ vhu_msg_recv(int sock, struct vhu_msg *msg)
         }
     }
     if (!err && msg->size) {
-        err = recv_full(sock, msg->payload.bytes, msg->size, msg, &got);
+        err = recv_full(sock, msg->payload.bytes, msg->size, msg, &st);
     }
     if (err) {
         vhu_msg_close_fds(msg);

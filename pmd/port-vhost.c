@@ -246,7 +246,9 @@ vhost_drop_connection(struct port_vhost *pv, const char *why)
     port->env->unwatch(port->env, &pv->conn_watch);
     if (why) {
         VLOG_WARN("port %s: disconnecting front end: %s", port->name, why);
-        snprintf(pv->dev.broken, sizeof pv->dev.broken, "%s", why);
+        if (why != pv->dev.broken) {    /* no copy onto itself */
+            snprintf(pv->dev.broken, sizeof pv->dev.broken, "%s", why);
+        }
     } else {
         VLOG_INFO("port %s: front end disconnected", port->name);
         pv->dev.broken[0] = '\0';
@@ -406,10 +408,13 @@ vhost_start(struct port *port, char *err, size_t err_size)
 static uint64_t
 drain_kicks(int fd)
 {
+    enum { MAX_READS = 64 };    /* a front end filling a pipe cannot
+                                   hold the control thread */
     uint64_t total = 0, value;
     struct pollfd pfd = { .fd = fd, .events = POLLIN };
-    while (poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLIN)
-           && read(fd, &value, sizeof value) == sizeof value) {
+    for (int i = 0; i < MAX_READS && poll(&pfd, 1, 0) == 1
+                    && (pfd.revents & POLLIN)
+                    && read(fd, &value, sizeof value) == sizeof value; i++) {
         total += value;
     }
     return total;

@@ -72,3 +72,17 @@ INTEGRATION_TESTS += \
 	tests/integration/tap-qemu.sh \
 	tests/integration/pcap-capture.sh \
 	tests/integration/capture-workers.sh
+
+# Issue 6: a hostile front end and libFuzzer targets.
+check_PROGRAMS += tests/hostile/hostile
+tests_hostile_hostile_SOURCES = \
+	tests/hostile/hostile.c tests/hostile/hostile.h \
+	tests/hostile/hostile-msg.c tests/hostile/hostile-guest.c
+tests_hostile_hostile_LDADD = lib/libvu.a
+INTEGRATION_TESTS += \
+	tests/integration/hostile-frontend.sh \
+	tests/integration/fuzz.sh
+EXTRA_DIST += \
+	tests/fuzz/build.sh tests/fuzz/make-corpus.py \
+	tests/fuzz/fuzz-vhu-msg.c tests/fuzz/fuzz-vq.c \
+	tests/fuzz/corpus-vhu-msg tests/fuzz/corpus-vq

@@ -27,6 +27,8 @@ PACKAGES=(
     user-mode-linux
     # TAP, netns, capture, harness tools (setpriv, flock, taskset, pgrep)
     iproute2 tcpdump util-linux procps python3
+    # libFuzzer runtime (only a Recommends of libclang-common-14-dev)
+    libclang-rt-14-dev
 )
 # shellcheck disable=SC2206 # a space-separated list is wanted
 [ -z "${VU_EXTRA_PACKAGES:-}" ] || PACKAGES+=(${VU_EXTRA_PACKAGES})
