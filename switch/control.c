@@ -420,27 +420,31 @@ remove_port(struct control *c, struct port *port)
 
 /* ---- Moving queues between workers ------------------------------------- */
 
-/* Gives each queue the owner 'plan' names, in two handshakes: first every
- * moving queue is left out of all configurations (its old owner lets go
- * and acknowledges), then its new owner takes it.  So no ring ever has two
- * owners, and a queue's frames stay in order: the new owner starts where
- * the old one stopped.  Returns how many queues moved. */
+/* Gives each queue the owner 'plan' names.  Each moving queue goes in two
+ * handshakes: first it is left out of all configurations (its old owner
+ * lets go and acknowledges), then its new owner takes it.  So no ring ever
+ * has two owners, and a queue's frames stay in order: the new owner starts
+ * where the old one stopped.  Queues move one at a time, so that a port
+ * with several queues always has one that some worker transmits into
+ * (frames for a port that has none are dropped as port_down or
+ * no_destination).  Returns how many queues moved. */
 static unsigned
 apply_plan(struct control *c, placement_plan_t plan)
 {
     unsigned moved = 0;
     for (unsigned p = 0; p < STATS_MAX_PORTS; p++) {
         for (unsigned q = 0; q < c->placement.n_queues[p]; q++) {
-            if (plan[p][q] != c->placement.owner[p][q]) {
-                c->placement.owner[p][q] = PLACE_NONE;
-                moved++;
+            if (plan[p][q] == c->placement.owner[p][q]) {
+                continue;
             }
+            c->placement.owner[p][q] = PLACE_NONE;
+            republish(c);
+            c->placement.owner[p][q] = plan[p][q];
+            republish(c);
+            moved++;
         }
     }
     if (moved) {
-        republish(c);
-        memcpy(c->placement.owner, plan, sizeof c->placement.owner);
-        republish(c);
         for (unsigned p = 0; p < STATS_MAX_PORTS; p++) {
             if (c->ports[p]) {
                 port_publish_info(c->ports[p]);
