@@ -8,6 +8,8 @@
 #   tests/install-deps.sh --list     print the package list
 #   tests/install-deps.sh --check    exit 1 if something is missing
 #
+# Recommended packages are installed too, as on the machines the suite was
+# developed on (e.g. the DPDK drivers are only Recommends of dpdk).
 # Idempotent and fast: one dpkg-query tells what is missing; apt-get runs
 # only then.  Extra packages: VU_EXTRA_PACKAGES="pkg ...".  VU_SKIP_GUEST=1
 # skips the guest image.
@@ -64,7 +66,7 @@ if [ ${#missing[@]} -gt 0 ]; then
         apt-get -q -y -o Dpkg::Use-Pty=0 -o DPkg::Lock::Timeout=300 "$@" >>"$aptlog" 2>&1
     }
     log "installing ${missing[*]}"
-    if ! { apt_get update && apt_get install --no-install-recommends "${missing[@]}"; }; then
+    if ! { apt_get update && apt_get install "${missing[@]}"; }; then
         tail -n 30 "$aptlog" >&2
         log "apt-get failed; full log in $aptlog"
         exit 1
