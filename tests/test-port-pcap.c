@@ -40,7 +40,7 @@ static struct port_env env = {
 };
 static struct stats_port stats;
 
-/* Creates a pcap port the way port_create() does (not started). */
+/* Creates a pcap port with port_create(), not started. */
 static struct port *
 make_port_queues(const char *file, const char *filter, unsigned snaplen,
                  unsigned n_queues)
@@ -53,14 +53,10 @@ make_port_queues(const char *file, const char *filter, unsigned snaplen,
     snprintf(spec.path, sizeof spec.path, "%s/%s", dir, file);
     snprintf(spec.filter, sizeof spec.filter, "%s", filter ? filter : "");
     char err[256];
-    struct port *port = port_pcap_create(&spec, err, sizeof err);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(port);
-    port->env = &env;
-    port->id = 1;
-    snprintf(port->name, sizeof port->name, "%s", spec.name);
-    port->max_frame = spec.mtu + 18;
+    struct port *port = NULL;
     memset(&stats, 0, sizeof stats);
-    port->stats = &stats;
+    CU_ASSERT_EQUAL_FATAL(port_create(&spec, 1, &env, &stats, &port, err,
+                                      sizeof err), 0);
     return port;
 }
 

@@ -52,7 +52,7 @@ static struct port_env env = {
 static struct stats_port stats;
 static struct vq_seg pool[PORT_SEG_POOL];
 
-/* Creates a TAP port the way port_create() does (not started). */
+/* Creates a TAP port with port_create(), not started. */
 static struct port *
 make_port(const char *ifname)
 {
@@ -60,14 +60,10 @@ make_port(const char *ifname)
     snprintf(spec.name, sizeof spec.name, "host");
     snprintf(spec.path, sizeof spec.path, "%s", ifname);
     char err[256];
-    struct port *port = port_tap_create(&spec, err, sizeof err);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(port);
-    port->env = &env;
-    port->id = 2;
-    snprintf(port->name, sizeof port->name, "%s", spec.name);
-    port->max_frame = spec.mtu + 18;
+    struct port *port = NULL;
     memset(&stats, 0, sizeof stats);
-    port->stats = &stats;
+    CU_ASSERT_EQUAL_FATAL(port_create(&spec, 2, &env, &stats, &port, err,
+                                      sizeof err), 0);
     return port;
 }
 
