@@ -6,6 +6,7 @@ lib_libvu_a_SOURCES = \
 	lib/log.c lib/log.h \
 	lib/spsc.c lib/spsc.h \
 	lib/stats.c lib/stats.h \
+	lib/topo.c lib/topo.h \
 	lib/tsc.c lib/tsc.h \
 	lib/util.h \
 	lib/vhu-dev.c lib/vhu-dev.h \

@@ -33,7 +33,7 @@
 #include "util.h"
 
 #define STATS_MAGIC 0x31544154535556ULL       /* "VUSTAT1" */
-#define STATS_VERSION 1
+#define STATS_VERSION 2
 #define STATS_MAX_PORTS 64
 #define STATS_MAX_QUEUES 16
 #define STATS_MAX_WORKERS 32
@@ -86,7 +86,7 @@ struct stats_port_info {
     uint64_t features;          /* negotiated virtio features */
     uint64_t protocol_features;
     uint32_t n_queues;          /* queue pairs configured */
-    uint32_t n_active_queues;   /* queue pairs the front end set up */
+    uint32_t n_active_queues;   /* queue pairs in use (vhost: enabled) */
     uint32_t mtu;
     uint32_t n_regions;         /* guest memory regions mapped */
     uint64_t mem_size;          /* bytes of guest memory mapped */
@@ -94,6 +94,7 @@ struct stats_port_info {
     uint16_t tx_ring_size[STATS_MAX_QUEUES];
     int16_t rx_owner[STATS_MAX_QUEUES];   /* worker polling guest TX, -1 */
     int16_t tx_owner[STATS_MAX_QUEUES];   /* worker filling guest RX, -1 */
+    int16_t numa_node;          /* node of the guest memory, -1: unknown */
     uint64_t generation;        /* bumped when the slot gets a new port */
 };
 

@@ -43,6 +43,12 @@ port_create(const struct port_spec *spec, uint16_t id, struct port_env *env,
     return 0;
 }
 
+int
+port_mem_node(const struct port *port)
+{
+    return port->class->mem_node ? port->class->mem_node(port) : -1;
+}
+
 void
 port_publish_info(struct port *port)
 {
@@ -52,6 +58,7 @@ port_publish_info(struct port *port)
     snprintf(info->name, sizeof info->name, "%s", port->name);
     snprintf(info->type, sizeof info->type, "%s", port->class->type);
     info->n_queues = port->n_queues;
+    info->numa_node = (int16_t) port_mem_node(port);
     port->class->describe(port, info);
     stats_port_info_end(info);
 }

@@ -96,6 +96,11 @@ struct port_class {
 
     /* Control thread, periodic (about every 100 ms): retries, health. */
     void (*tick)(struct port *);
+
+    /* Control thread, may be NULL: the NUMA node of the memory the port's
+     * peer shares with us (for vhost: guest memory), or -1 if unknown.
+     * Placement prefers workers on that node. */
+    int (*mem_node)(const struct port *);
 };
 
 /* Services the control thread offers to ports (control thread only). */
@@ -146,6 +151,9 @@ port_mark_broken(struct port *port, int vq_err)
         WRITE_ONCE(port->broken, (uint32_t) (1 + vq_err));
     }
 }
+
+/* Control thread: class->mem_node(), or -1 for classes without one. */
+int port_mem_node(const struct port *);
 
 /* Control thread: rewrites the port's stats description. */
 void port_publish_info(struct port *);

@@ -14,6 +14,15 @@
  * then frees the retired one.  A port being reconfigured is "quiesced":
  * left out of every configuration until its device reports the change done.
  *
+ * NUMA.  On a machine with more than one node, placement knows each
+ * worker's node, and every time a port reports a change the control thread
+ * asks for the node of its guest memory (which changes only with the
+ * memory table); when that node is new, the port's queues that sit on
+ * workers of another node move to workers of this one, through the same
+ * handshake as a rebalance (DPDK's vhost library likewise re-homes a
+ * ring's metadata on SET_VRING_ADDR, OVS re-places a vhost port's rx
+ * queues when its node changes).  On one node none of this happens.
+ *
  * Captures (vuswitchctl capture PORT FILE).  A capture is a pcap port that
  * is not part of the switching fabric: it is not in ports[] (nothing is
  * placed on it, floods to it or is learnt on it), but it has a stats slot
@@ -48,6 +57,7 @@
 #include "placement.h"
 #include "port.h"
 #include "stats.h"
+#include "topo.h"
 #include "worker.h"
 
 #define TICK_MS 100
@@ -76,6 +86,7 @@ struct control {
     struct capture captures[STATS_MAX_PORTS];   /* by captured port id */
     struct placement placement;
     uint64_t load_seen[STATS_MAX_PORTS][STATS_MAX_QUEUES]; /* at last plan */
+    bool numa;                      /* more than one node: follow memory */
     unsigned rebalance_ticks;       /* --rebalance-interval, in ticks */
     unsigned ticks;
     bool stopping;
@@ -207,12 +218,17 @@ env_quiesce(struct port_env *env, struct port *port)
     }
 }
 
+static void follow_memory(struct control *, struct port *);
+
 static void
 env_changed(struct port_env *env, struct port *port)
 {
     struct control *c = control_of(env);
     c->quiesced[port->id] = false;
     if (c->ports[port->id] == port) {
+        if (c->numa) {
+            follow_memory(c, port);
+        }
         republish(c);
         port_publish_info(port);
     }
@@ -452,6 +468,34 @@ apply_plan(struct control *c, placement_plan_t plan)
         }
     }
     return moved;
+}
+
+/* Moves the queues of 'port' to the workers on its guest memory's node if
+ * that node is new (a memory table arrived) and they are elsewhere. */
+static void
+follow_memory(struct control *c, struct port *port)
+{
+    int node = port_mem_node(port);
+    if (node == placement_port_node(&c->placement, port->id)) {
+        return;
+    }
+    placement_plan_t plan;
+    unsigned moves = placement_set_port_node(&c->placement, port->id, node,
+                                             plan);
+    if (node < 0) {
+        return;
+    }
+    if (!placement_node_has_workers(&c->placement, node)) {
+        VLOG_WARN("port %s: guest memory on NUMA node %d, where no worker "
+                  "runs: its frames cross nodes", port->name, node);
+    } else {
+        VLOG_INFO("port %s: guest memory on NUMA node %d", port->name, node);
+    }
+    if (moves) {
+        apply_plan(c, plan);
+        VLOG_INFO("port %s: moved %u queue(s) to workers on node %d",
+                  port->name, moves, node);
+    }
 }
 
 /* Plans from the frames each queue carried (both directions) since the
@@ -791,6 +835,28 @@ pin_control_thread(const struct control *c)
     }
 }
 
+/* Tells placement each worker's node when there is more than one node;
+ * either way, logs the topology once. */
+static void
+setup_numa(struct control *c)
+{
+    int n_nodes = topo_n_nodes();
+    if (n_nodes <= 1) {
+        VLOG_INFO("NUMA: one node, queue placement ignores memory locality");
+        return;
+    }
+    int nodes[STATS_MAX_WORKERS];
+    for (unsigned w = 0; w < c->n_workers; w++) {
+        nodes[w] = topo_node_of_cpu(worker_cpu(c->workers[w]));
+        VLOG_INFO("NUMA: worker %u on cpu %d, node %d", w,
+                  worker_cpu(c->workers[w]), nodes[w]);
+    }
+    placement_set_worker_nodes(&c->placement, nodes);
+    c->numa = true;
+    VLOG_INFO("NUMA: %d nodes, a port's queues prefer workers on the node "
+              "of its guest memory", n_nodes);
+}
+
 int
 control_create(const struct options *opts, struct control **cp, char *err,
                size_t err_size)
@@ -834,6 +900,7 @@ control_create(const struct options *opts, struct control **cp, char *err,
     }
     pin_control_thread(c);
     placement_init(&c->placement, c->n_workers);
+    setup_numa(c);
     c->rebalance_ticks = opts->rebalance_interval * (1000 / TICK_MS);
     for (unsigned i = 0; i < opts->n_ports; i++) {
         r = add_port(c, &opts->ports[i], err, err_size);

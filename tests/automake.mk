@@ -86,3 +86,34 @@ EXTRA_DIST += \
 	tests/fuzz/build.sh tests/fuzz/make-corpus.py \
 	tests/fuzz/fuzz-vhu-msg.c tests/fuzz/fuzz-vq.c \
 	tests/fuzz/corpus-vhu-msg tests/fuzz/corpus-vq
+
+# Issue 3: vuswitchctl's command line (tools/ctl-args.c) and exit statuses.
+UNIT_TESTS += tests/test-ctl-args
+tests_test_ctl_args_SOURCES = tests/test-ctl-args.c tests/cunit.h \
+	tools/ctl-args.c tools/ctl-args.h
+tests_test_ctl_args_CPPFLAGS = $(AM_CPPFLAGS) -DVU_TOP_SRCDIR='"$(abs_top_srcdir)"'
+tests_test_ctl_args_LDADD = $(TEST_LIBS)
+INTEGRATION_TESTS += tests/integration/ctl-cli.sh
+
+# Issue 7: NUMA topology (lib/topo.c) and the guest memory node seen
+# through testpmd; placement's NUMA cases are in tests/test-placement.
+UNIT_TESTS += tests/test-topo
+tests_test_topo_SOURCES = tests/test-topo.c tests/cunit.h
+tests_test_topo_LDADD = $(TEST_LIBS)
+INTEGRATION_TESTS += tests/integration/numa-node.sh
+
+# Issue 7: two QEMU guests and two DPDK ports (queues=2) on two workers.
+INTEGRATION_TESTS += tests/integration/four-ports.sh
+
+# Issue 7: queue pairs a guest enables later (ethtool -L through the
+# guest image's vu-channels helper).
+INTEGRATION_TESTS += tests/integration/qemu-queues-later.sh
+EXTRA_DIST += tests/vm/vu-channels.c
+
+# Issue 6: isolation -- a garbage flood (tests/hostile/hostile --flood)
+# next to a pair vupktgen drives.  GET_VRING_BASE under full load is the
+# hostile scenario vring-base-under-load (hostile-frontend.sh).
+INTEGRATION_TESTS += tests/integration/isolation.sh
+
+# Issue 5: the pktgen-guest and idle benchmarks of `make bench`.
+EXTRA_DIST += tests/bench/guests.py tests/bench/guests.sh
