@@ -1,6 +1,8 @@
 # tools/ -- the CLI and helpers.
 bin_PROGRAMS += tools/vuswitchctl
-tools_vuswitchctl_SOURCES = tools/vuswitchctl.c
+tools_vuswitchctl_SOURCES = \
+	tools/ctl-args.c tools/ctl-args.h \
+	tools/vuswitchctl.c
 tools_vuswitchctl_LDADD = lib/libvu.a
 
 bin_PROGRAMS += tools/vupktgen

@@ -8,6 +8,9 @@
  *     `stats-fd` request and then read on their own, so that `stats
  *     --watch` costs the daemon nothing per refresh.
  *
+ * The command line is parsed by ctl-args.c, which knows every command;
+ * this file runs what it describes.
+ *
  * Exit codes: 0 success, 1 error (no daemon, refused request), 2 usage. */
 #include <config.h>
 
@@ -25,11 +28,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ctl-args.h"
 #include "json.h"
 #include "stats.h"
 #include "util.h"
 
-#define DEFAULT_CONTROL "/run/vuswitch/control.sock"
 #define MAX_REQUEST 4096
 #define REPLY_TIMEOUT_SEC 30    /* del-port, capture-stop wait for the
                                    workers */
@@ -48,43 +51,6 @@ die(int code, const char *fmt, ...)
     fputc('\n', stderr);
     va_end(args);
     exit(code);
-}
-
-static void
-usage(void)
-{
-    printf(
-"Usage: vuswitchctl [--control PATH] COMMAND [ARGS]\n"
-"Show what a running vuswitch does and change its ports.\n"
-"\n"
-"Commands:\n"
-"  stats [--json] [--watch SECONDS]  counters of ports, queues and workers;\n"
-"                                    --watch refreshes with rates (Ctrl-C)\n"
-"  ports [--json]                    ports: state, features, queues, memory\n"
-"  fdb [--json]                      the MAC table: MAC, port, age\n"
-"  add-port SPEC                     add a port (SPEC as for vuswitch --port)\n"
-"  del-port NAME                     remove a port\n"
-"  capture PORT FILE [--direction rx|tx|both] [--filter EXPR] [--snaplen N]\n"
-"                                    copy PORT's frames into the pcap file\n"
-"                                    FILE (or FIFO), like ovs-tcpdump;\n"
-"                                    default: both directions, no filter\n"
-"  capture-stop PORT                 stop it; the file is complete\n"
-"  fdb-flush [PORT]                  forget learnt MACs (of one port)\n"
-"  rebalance                         re-place queues on workers by load\n"
-"  move-queue PORT QUEUE WORKER      give one queue pair to a worker\n"
-"  log-level [LEVEL]                 set (or show) err, warn, info, debug\n"
-"  version                           versions of the daemon and of this tool\n"
-"\n"
-"Options:\n"
-"  --control PATH   the daemon's control socket (default: $VUSWITCH_CONTROL,\n"
-"                   else %s)\n"
-"  --help, --version\n"
-"\n"
-"Examples:\n"
-"  vuswitchctl stats --watch 1\n"
-"  vuswitchctl add-port 'cap=pcap:/tmp/cap.pcap,filter=tcp port 80'\n"
-"  vuswitchctl capture vm1 vm1.pcap --filter 'icmp or arp'\n"
-"Exit status: 0 success, 1 error, 2 bad usage.\n", DEFAULT_CONTROL);
 }
 
 static void __attribute__((noreturn, format(printf, 1, 2)))
@@ -205,17 +171,13 @@ request(const char *line, struct json_value *reply, int *passed_fd)
     }
 }
 
-/* Joins argv[0..argc) with spaces after 'command'. */
+/* The request line: the command's name, then its operands. */
 static void
-join_request(char *line, size_t size, const char *command, int argc,
-             char *argv[])
+join_request(char *line, size_t size, const struct ctl_args *a)
 {
-    size_t len = snprintf(line, size, "%s", command);
-    for (int i = 0; i < argc; i++) {
-        if (strchr(argv[i], '\n')) {
-            usage_error("arguments cannot contain a newline");
-        }
-        int n = snprintf(line + len, size - len, " %s", argv[i]);
+    size_t len = snprintf(line, size, "%s", a->name);
+    for (int i = 0; i < a->n_operands; i++) {
+        int n = snprintf(line + len, size - len, " %s", a->operands[i]);
         if (n < 0 || (size_t) n >= size - len) {
             usage_error("request too long (at most %d bytes)", MAX_REQUEST);
         }
@@ -225,38 +187,14 @@ join_request(char *line, size_t size, const char *command, int argc,
 
 /* Sends a command whose reply is just "ok". */
 static int
-simple_command(const char *command, int argc, char *argv[])
+simple_command(const struct ctl_args *a)
 {
     char line[MAX_REQUEST];
     struct json_value reply;
-    join_request(line, sizeof line, command, argc, argv);
+    join_request(line, sizeof line, a);
     request(line, &reply, NULL);
     json_value_free(&reply);
     return EXIT_OK;
-}
-
-/* Parses the options of a subcommand: --json, and --watch if 'watch'. */
-static void
-parse_flags(const char *cmd, int argc, char *argv[], bool *json,
-            double *watch)
-{
-    for (int i = 0; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--json")) {
-            *json = true;
-        } else if (watch && (!strcmp(a, "--watch")
-                             || !strncmp(a, "--watch=", 8))) {
-            const char *v = a[7] == '=' ? a + 8 : i + 1 < argc ? argv[++i]
-                            : NULL;
-            char *end;
-            *watch = v ? strtod(v, &end) : 0;
-            if (!v || !*v || *end || !(*watch >= 0.01 && *watch <= 86400)) {
-                usage_error("--watch needs SECONDS between 0.01 and 86400");
-            }
-        } else {
-            usage_error("%s: unexpected argument '%s'", cmd, a);
-        }
-    }
 }
 
 /* ---- The stats segment -------------------------------------------------- */
@@ -438,6 +376,7 @@ print_stats_json(const struct snapshot *s, bool pretty)
             json_kv_u64(&j, "frames", wk->frames);
             json_kv_u64(&j, "busy_cycles", wk->busy_cycles);
             json_kv_u64(&j, "idle_cycles", wk->idle_cycles);
+            json_kv_u64(&j, "bursts", wk->bursts);
             json_kv_u64(&j, "handoff_lost", wk->handoff_lost);
             json_object_end(&j);
         }
@@ -646,21 +585,18 @@ watch_stats(const struct stats_segment *seg, bool json, double interval)
 }
 
 static int
-cmd_stats(int argc, char *argv[])
+cmd_stats(const struct ctl_args *a)
 {
-    bool json = false;
-    double watch = 0;
-    parse_flags("stats", argc, argv, &json, &watch);
     const struct stats_segment *seg = map_stats();
-    if (watch > 0) {
-        return watch_stats(seg, json, watch);
+    if (a->watch > 0) {
+        return watch_stats(seg, a->json, a->watch);
     }
     struct snapshot *s = malloc(sizeof *s);
     if (!s) {
         die(EXIT_ERROR, "out of memory");
     }
     take_snapshot(seg, s);
-    if (json) {
+    if (a->json) {
         print_stats_json(s, true);
     } else {
         print_stats_human(stdout, seg, s, NULL);
@@ -736,6 +672,9 @@ print_port_human(const struct stats_port_info *i)
     if (!strcmp(i->type, "vhost")) {
         printf("  %-10s %u regions, %.1f MiB\n", "memory:", i->n_regions,
                i->mem_size / 1048576.0);
+        if (i->numa_node >= 0) {
+            printf("  %-10s %d\n", "numa node:", i->numa_node);
+        }
     }
 }
 
@@ -754,6 +693,7 @@ json_port_info(struct json *j, const struct stats_port_info *i)
     json_kv_u64(j, "n_active_queues", i->n_active_queues);
     json_kv_u64(j, "n_regions", i->n_regions);
     json_kv_u64(j, "mem_size", i->mem_size);
+    json_kv_i64(j, "numa_node", i->numa_node);
     json_key(j, "queues");
     json_array_begin(j);
     for (unsigned q = 0; q < i->n_queues; q++) {
@@ -770,10 +710,9 @@ json_port_info(struct json *j, const struct stats_port_info *i)
 }
 
 static int
-cmd_ports(int argc, char *argv[])
+cmd_ports(const struct ctl_args *a)
 {
-    bool json = false;
-    parse_flags("ports", argc, argv, &json, NULL);
+    bool json = a->json;
     const struct stats_segment *seg = map_stats();
     struct snapshot *s = malloc(sizeof *s);
     if (!s) {
@@ -827,10 +766,9 @@ compare_entries(const void *a_, const void *b_)
 }
 
 static int
-cmd_fdb(int argc, char *argv[])
+cmd_fdb(const struct ctl_args *a)
 {
-    bool json = false;
-    parse_flags("fdb", argc, argv, &json, NULL);
+    bool json = a->json;
     struct json_value reply;
     request("fdb", &reply, NULL);
     struct json_value *fdb = (struct json_value *) json_get(&reply, "fdb");
@@ -877,54 +815,13 @@ cmd_fdb(int argc, char *argv[])
 /* ---- Other commands ----------------------------------------------------- */
 
 static int
-cmd_add_port(int argc, char *argv[])
+cmd_rebalance(const struct ctl_args *a)
 {
-    if (argc < 1) {
-        usage_error("usage: add-port SPEC");
-    }
-    return simple_command("add-port", argc, argv);
-}
-
-static int
-cmd_del_port(int argc, char *argv[])
-{
-    if (argc != 1) {
-        usage_error("usage: del-port NAME");
-    }
-    return simple_command("del-port", argc, argv);
-}
-
-static int
-cmd_rebalance(int argc, char *argv[])
-{
-    if (argc) {
-        usage_error("usage: rebalance");
-    }
-    char line[MAX_REQUEST];
     struct json_value reply;
-    join_request(line, sizeof line, "rebalance", argc, argv);
-    request(line, &reply, NULL);
+    request(a->name, &reply, NULL);
     printf("moved %" PRId64 " queue(s)\n", json_get_int(&reply, "moved", 0));
     json_value_free(&reply);
     return EXIT_OK;
-}
-
-static int
-cmd_move_queue(int argc, char *argv[])
-{
-    if (argc != 3) {
-        usage_error("usage: move-queue PORT QUEUE WORKER");
-    }
-    return simple_command("move-queue", argc, argv);
-}
-
-static int
-cmd_fdb_flush(int argc, char *argv[])
-{
-    if (argc > 1) {
-        usage_error("usage: fdb-flush [PORT]");
-    }
-    return simple_command("fdb-flush", argc, argv);
 }
 
 /* FILE as the daemon must see it: absolute (its working directory is not
@@ -947,68 +844,18 @@ absolute_path(const char *file, char *out, size_t size)
     }
 }
 
-/* The value of option 'name' at argv[*i] ("--name VALUE" or
- * "--name=VALUE"), or NULL if argv[*i] is not that option. */
-static const char *
-option_value(const char *name, int argc, char *argv[], int *i)
-{
-    size_t len = strlen(name);
-    const char *a = argv[*i];
-    if (strncmp(a, name, len)) {
-        return NULL;
-    }
-    if (a[len] == '=') {
-        return a + len + 1;
-    }
-    if (a[len] || *i + 1 >= argc) {
-        return NULL;
-    }
-    return argv[++*i];
-}
-
 static int
-cmd_capture(int argc, char *argv[])
+cmd_capture(const struct ctl_args *a)
 {
-    const char *port = NULL, *file = NULL, *filter = NULL, *snaplen = NULL;
-    const char *direction = "both";
-    for (int i = 0; i < argc; i++) {
-        const char *v;
-        if ((v = option_value("--filter", argc, argv, &i))) {
-            filter = v;
-        } else if ((v = option_value("--direction", argc, argv, &i))) {
-            direction = v;
-        } else if ((v = option_value("--snaplen", argc, argv, &i))) {
-            snaplen = v;
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            usage_error("capture: unknown option or missing value: '%s'",
-                        argv[i]);
-        } else if (!port) {
-            port = argv[i];
-        } else if (!file) {
-            file = argv[i];
-        } else {
-            usage_error("capture: unexpected argument '%s'", argv[i]);
-        }
-    }
-    if (!file) {
-        usage_error("usage: capture PORT FILE [--direction rx|tx|both] "
-                    "[--filter EXPR] [--snaplen N]");
-    }
-    if (strcmp(direction, "rx") && strcmp(direction, "tx")
-        && strcmp(direction, "both")) {
-        usage_error("capture: --direction is rx, tx or both, not '%s'",
-                    direction);
-    }
-    /* The request carries FILE and the options as a port SPEC does. */
-    if (strchr(file, ',') || (filter && strchr(filter, ','))) {
-        usage_error("capture: FILE and EXPR cannot contain a comma");
-    }
+    const char *port = a->operands[0];
     char path[MAX_REQUEST], line[MAX_REQUEST];
-    absolute_path(file, path, sizeof path);
+    absolute_path(a->operands[1], path, sizeof path);
+    /* The request carries FILE and the options as a port SPEC does. */
     int n = snprintf(line, sizeof line, "capture %s %s %s%s%s%s%s", port,
-                     direction, path, filter ? ",filter=" : "",
-                     filter ? filter : "", snaplen ? ",snaplen=" : "",
-                     snaplen ? snaplen : "");
+                     a->direction, path, a->filter ? ",filter=" : "",
+                     a->filter ? a->filter : "",
+                     a->snaplen ? ",snaplen=" : "",
+                     a->snaplen ? a->snaplen : "");
     if (n < 0 || (size_t) n >= sizeof line || strchr(line, '\n')) {
         usage_error("capture: request too long or with a newline");
     }
@@ -1016,38 +863,33 @@ cmd_capture(int argc, char *argv[])
     request(line, &reply, NULL);
     json_value_free(&reply);
     printf("capturing %s (%s) into %s; stop with: vuswitchctl capture-stop "
-           "%s\n", port, direction, path, port);
+           "%s\n", port, a->direction, path, port);
     return EXIT_OK;
 }
 
 static int
-cmd_capture_stop(int argc, char *argv[])
+cmd_capture_stop(const struct ctl_args *a)
 {
-    if (argc != 1) {
-        usage_error("usage: capture-stop PORT");
-    }
     char line[MAX_REQUEST];
     struct json_value reply;
-    join_request(line, sizeof line, "capture-stop", argc, argv);
+    join_request(line, sizeof line, a);
     request(line, &reply, NULL);
     printf("capture of %s stopped: %" PRId64 " frames, %" PRId64
-           " lost (sink_full)\n", argv[0], json_get_int(&reply, "packets", 0),
+           " lost (sink_full)\n", a->operands[0],
+           json_get_int(&reply, "packets", 0),
            json_get_int(&reply, "sink_full", 0));
     json_value_free(&reply);
     return EXIT_OK;
 }
 
 static int
-cmd_log_level(int argc, char *argv[])
+cmd_log_level(const struct ctl_args *a)
 {
-    if (argc > 1) {
-        usage_error("usage: log-level [LEVEL]");
-    }
     char line[MAX_REQUEST];
     struct json_value reply;
-    join_request(line, sizeof line, "log-level", argc, argv);
+    join_request(line, sizeof line, a);
     request(line, &reply, NULL);
-    if (argc == 0) {
+    if (a->n_operands == 0) {
         const char *level = json_get_string(&reply, "log_level");
         printf("%s\n", level ? level : "?");
     }
@@ -1056,12 +898,8 @@ cmd_log_level(int argc, char *argv[])
 }
 
 static int
-cmd_version(int argc, char *argv[])
+cmd_version(void)
 {
-    (void) argv;
-    if (argc) {
-        usage_error("usage: version");
-    }
     struct json_value reply;
     request("version", &reply, NULL);
     const char *v = json_get_string(&reply, "version");
@@ -1071,72 +909,37 @@ cmd_version(int argc, char *argv[])
     return EXIT_OK;
 }
 
-static const struct command {
-    const char *name;
-    int (*run)(int argc, char *argv[]);
-} commands[] = {
-    { "stats", cmd_stats },
-    { "ports", cmd_ports },
-    { "fdb", cmd_fdb },
-    { "add-port", cmd_add_port },
-    { "del-port", cmd_del_port },
-    { "capture", cmd_capture },
-    { "capture-stop", cmd_capture_stop },
-    { "fdb-flush", cmd_fdb_flush },
-    { "rebalance", cmd_rebalance },
-    { "move-queue", cmd_move_queue },
-    { "log-level", cmd_log_level },
-    { "version", cmd_version },
-};
-
-/* Options before the command; returns the index of the command. */
-static int
-parse_global_options(int argc, char *argv[])
-{
-    int i;
-    for (i = 1; i < argc && argv[i][0] == '-'; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            usage();
-            exit(EXIT_OK);
-        } else if (!strcmp(a, "--version") || !strcmp(a, "-V")) {
-            printf("vuswitchctl %s\n", PACKAGE_VERSION);
-            exit(EXIT_OK);
-        } else if (!strcmp(a, "--control") && i + 1 < argc) {
-            control_path = argv[++i];
-        } else if (!strncmp(a, "--control=", 10)) {
-            control_path = a + 10;
-        } else if (!strcmp(a, "--control")) {
-            usage_error("--control needs a PATH");
-        } else {
-            usage_error("unknown option '%s'", a);
-        }
-    }
-    if (!control_path || !*control_path) {
-        const char *env = getenv("VUSWITCH_CONTROL");
-        control_path = env && *env ? env : DEFAULT_CONTROL;
-    }
-    return i;
-}
-
 int
 main(int argc, char *argv[])
 {
-    int i = parse_global_options(argc, argv);
-    if (i >= argc) {
-        usage_error("no command given");
+    struct ctl_args a;
+    char err[512];
+    if (ctl_args_parse(argc, argv, getenv("VUSWITCH_CONTROL"), &a, err,
+                       sizeof err)) {
+        fprintf(stderr, "vuswitchctl: %s (see vuswitchctl --help)\n", err);
+        return EXIT_USAGE;
     }
-    for (size_t c = 0; c < ARRAY_SIZE(commands); c++) {
-        if (!strcmp(argv[i], commands[c].name)) {
-            /* A subcommand's --help is the general one. */
-            for (int k = i + 1; k < argc; k++) {
-                if (!strcmp(argv[k], "--help") || !strcmp(argv[k], "-h")) {
-                    usage();
-                    return EXIT_OK;
-                }
-            }
-            return commands[c].run(argc - i - 1, argv + i + 1);
-        }
+    control_path = a.control;
+    switch (a.command) {
+    case CTL_HELP:
+        ctl_args_usage(stdout);
+        return EXIT_OK;
+    case CTL_TOOL_VERSION:
+        printf("vuswitchctl %s\n", PACKAGE_VERSION);
+        return EXIT_OK;
+    case CTL_STATS:         return cmd_stats(&a);
+    case CTL_PORTS:         return cmd_ports(&a);
+    case CTL_FDB:           return cmd_fdb(&a);
+    case CTL_CAPTURE:       return cmd_capture(&a);
+    case CTL_CAPTURE_STOP:  return cmd_capture_stop(&a);
+    case CTL_REBALANCE:     return cmd_rebalance(&a);
+    case CTL_LOG_LEVEL:     return cmd_log_level(&a);
+    case CTL_VERSION:       return cmd_version();
+    case CTL_ADD_PORT:
+    case CTL_DEL_PORT:
+    case CTL_FDB_FLUSH:
+    case CTL_MOVE_QUEUE:
+        return simple_command(&a);
     }
-    usage_error("unknown command '%s'", argv[i]);
+    return EXIT_USAGE;
 }
