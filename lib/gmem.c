@@ -32,7 +32,8 @@ region_reset(struct gmem_region *r)
  *
  * Every mapping of every map in the process has a slot here, claimed and
  * released by the control thread around mmap()/munmap(); the signal
- * handler, on any thread, only reads the slots.  A slot is released
+ * handler, on any thread, only reads the slots (and counts the fault in
+ * the map the slot names, which outlives the slot).  A slot is released
  * before its range is unmapped, and a range is unmapped only while no
  * worker reads it (the ownership handshake), so a fault being handled
  * never races with the release of its own slot. */
@@ -44,7 +45,7 @@ struct gmem_guard {
     uintptr_t end;
     uintptr_t blk;              /* what to replace at once: the page size,
                                  * or a hugetlbfs file's huge page size */
-    uint64_t faults;
+    uint64_t *faults;           /* the owning map's count */
 };
 
 static struct gmem_guard guards[GUARD_SLOTS];
@@ -68,7 +69,7 @@ guard_sigbus(int sig, siginfo_t *si, void *uctx)
         if (mmap(at, blk, PROT_READ | PROT_WRITE,
                  MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
             != MAP_FAILED) {
-            __atomic_add_fetch(&g->faults, 1, __ATOMIC_RELAXED);
+            __atomic_add_fetch(READ_ONCE(g->faults), 1, __ATOMIC_RELAXED);
             return;             /* the access is retried */
         }
         break;
@@ -98,9 +99,11 @@ guard_install(void)
     }
 }
 
-/* Registers [base, base + size) for 'r'.  Returns 0 or -errno. */
+/* Registers [base, base + size) for region 'r' of 'mem'.  Returns 0 or
+ * -errno. */
 static int
-guard_add(struct gmem_region *r, void *base, uint64_t size, uint64_t blk)
+guard_add(struct gmem *mem, struct gmem_region *r, void *base, uint64_t size,
+          uint64_t blk)
 {
     pthread_once(&guard_once, guard_install);
     if (guard_install_error) {
@@ -115,7 +118,7 @@ guard_add(struct gmem_region *r, void *base, uint64_t size, uint64_t blk)
         if (!g->start) {
             g->end = (uintptr_t) base + size;
             g->blk = blk;
-            g->faults = 0;
+            g->faults = &mem->faults;
             __atomic_store_n(&g->start, (uintptr_t) base, __ATOMIC_RELEASE);
             r->guard = (int) i;
             return 0;
@@ -133,23 +136,21 @@ guard_remove(struct gmem_region *r)
     }
 }
 
-uint64_t
-gmem_faults(const struct gmem *mem)
+int
+gmem_reset_faults(struct gmem *mem)
 {
-    uint64_t n = 0;
-    for (unsigned i = 0; i < mem->n_regions; i++) {
-        int slot = mem->regions[i].guard;
-        if (slot >= 0) {
-            n += __atomic_load_n(&guards[slot].faults, __ATOMIC_RELAXED);
-        }
+    if (mem->n_regions) {
+        return -EBUSY;
     }
-    return n;
+    __atomic_store_n(&mem->faults, 0, __ATOMIC_RELAXED);
+    return 0;
 }
 
 void
 gmem_init(struct gmem *mem)
 {
     mem->n_regions = 0;
+    mem->faults = 0;
     for (unsigned i = 0; i < GMEM_MAX_REGIONS; i++) {
         region_reset(&mem->regions[i]);
     }
@@ -238,7 +239,7 @@ gmem_add(struct gmem *mem, const struct gmem_region_desc *desc, int fd)
     }
 
     struct gmem_region *r = &mem->regions[mem->n_regions];
-    err = guard_add(r, base, map_size, blk);
+    err = guard_add(mem, r, base, map_size, blk);
     if (err) {
         munmap(base, map_size);
         return err;

@@ -38,6 +38,11 @@ struct gmem_region {
 
 struct gmem {
     unsigned n_regions;
+    /* Faults taken in this map's regions (see gmem_faults() below): added
+     * to by the SIGBUS guard on whichever thread faulted, zeroed by the
+     * control thread (gmem_init, gmem_reset_faults) while nothing is
+     * mapped. */
+    uint64_t faults;
     struct gmem_region regions[GMEM_MAX_REGIONS];
 };
 
@@ -96,14 +101,29 @@ uint64_t gmem_total_size(const struct gmem *);
 
 /* Truncated guest memory.  A front end may shrink the file behind a region
  * after we mapped it; touching the vanished pages raises SIGBUS in the
- * thread that does, a worker usually.  gmem_add() therefore installs (once,
- * chaining to any previous handler) a SIGBUS handler that answers a fault
- * inside a mapped region by mapping zero pages over the faulting block:
- * the access is retried and reads zeros, writes reach nobody.  It counts
- * the faults per region; this returns their sum for 'mem', so that the
- * owner can drop the device (any thread; the count only grows while
- * the regions stay mapped).  A SIGBUS anywhere else goes to the previous
- * handler or the default action. */
-uint64_t gmem_faults(const struct gmem *);
+ * thread that does, a worker usually (or the control thread, which writes
+ * a ring's used flags when the ring starts).  gmem_add() therefore
+ * installs (once, chaining to any previous handler) a SIGBUS handler that
+ * answers a fault inside a mapped region by mapping zero pages over the
+ * faulting block: the access is retried and reads zeros, writes reach
+ * nobody, and no thread dies.  The handler adds 1 to the faulting map's
+ * 'faults', which gmem_faults() returns: a fault means the front end
+ * broke the contract, and the owner of the map must stop using it and drop
+ * the device rather than let it fault again (each fault is a signal).  Any
+ * thread; it is cheap enough to check once per burst.  The count stays
+ * across gmem_clear() and gmem_remove(), so that a front end cannot hide
+ * a fault by replacing its memory table, until gmem_reset_faults().
+ * A SIGBUS anywhere else goes to the previous handler or the default
+ * action. */
+static inline uint64_t
+gmem_faults(const struct gmem *mem)
+{
+    return __atomic_load_n(&mem->faults, __ATOMIC_RELAXED);
+}
+
+/* Forgets the faults of 'mem', for a new front end.  Control thread, while
+ * nothing is mapped (so that no fault handler can write the count): returns
+ * -EBUSY, and leaves the count alone, if regions are mapped. */
+int gmem_reset_faults(struct gmem *);
 
 #endif /* gmem.h */

@@ -1,11 +1,13 @@
 /* test-gmem.c -- the guest memory map: validation of regions a front end
- * sends, length-aware translation, removal, and that no fd leaks.  Guest
+ * sends, length-aware translation, removal, that no fd leaks, and the
+ * SIGBUS guard's count of faults in memory a front end truncated.  Guest
  * memory is faked with memfds; needs nothing special to run. */
 #include <config.h>
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -15,6 +17,7 @@
 
 #include "cunit.h"
 #include "gmem.h"
+#include "util.h"
 
 #define MiB (1024 * 1024ULL)
 
@@ -380,6 +383,80 @@ test_no_fd_leak(void)
     CU_ASSERT_EQUAL(count_fds(), before);
 }
 
+/* Reads one byte of guest memory the way a worker does: through a
+ * translation, with a load the compiler cannot drop. */
+static uint8_t
+peek(const struct gmem *mem, uint64_t gpa)
+{
+    const uint8_t *p = gmem_gpa_to_va(mem, NULL, gpa, 1);
+    CU_ASSERT_FATAL(p != NULL);
+    return READ_ONCE(*p);
+}
+
+static void *
+peek_thread(void *mem)
+{
+    return (void *) (uintptr_t) peek(mem, 12 * 4096);
+}
+
+/* A front end shrinks the file behind its memory: the accesses to the
+ * vanished pages read zeros instead of killing the process, on any thread;
+ * each faulting page counts once, in its own map only; the count survives
+ * gmem_clear() (so replacing the memory table does not hide a fault) and
+ * is forgotten only by gmem_reset_faults() on an empty map. */
+static void
+test_truncated_faults(void)
+{
+    struct gmem mem, other;
+    int fd = make_memfd(MiB);
+    int keep = dup(fd);
+
+    gmem_init(&mem);
+    gmem_init(&other);
+    CU_ASSERT_FATAL(keep >= 0);
+    CU_ASSERT_FATAL(gmem_add(&mem, &desc_a, fd) == 0);
+    CU_ASSERT_FATAL(gmem_add(&other, &desc_b, make_memfd(2 * MiB)) == 0);
+    memset(gmem_gpa_to_va(&mem, NULL, 0, MiB), 0x5a, MiB);
+    CU_ASSERT_EQUAL(gmem_faults(&mem), 0);
+
+    CU_ASSERT_FATAL(ftruncate(keep, 4096) == 0);
+    CU_ASSERT_EQUAL(peek(&mem, 0), 0x5a);        /* still in the file */
+    CU_ASSERT_EQUAL(gmem_faults(&mem), 0);
+    CU_ASSERT_EQUAL(peek(&mem, 10 * 4096 + 7), 0);
+    CU_ASSERT_EQUAL(gmem_faults(&mem), 1);
+    CU_ASSERT_EQUAL(peek(&mem, 10 * 4096 + 8), 0);  /* same page: no new */
+    CU_ASSERT_EQUAL(gmem_faults(&mem), 1);
+    uint8_t *w = gmem_gpa_to_va(&mem, NULL, 11 * 4096, 1);
+    WRITE_ONCE(*w, 1);                          /* a write faults too */
+    CU_ASSERT_EQUAL(gmem_faults(&mem), 2);
+
+    pthread_t t;
+    void *got;
+    CU_ASSERT_FATAL(pthread_create(&t, NULL, peek_thread, &mem) == 0);
+    pthread_join(t, &got);
+    CU_ASSERT_EQUAL((uintptr_t) got, 0);
+    CU_ASSERT_EQUAL(gmem_faults(&mem), 3);
+    CU_ASSERT_EQUAL(gmem_faults(&other), 0);
+    CU_ASSERT_EQUAL(peek(&other, MiB), 0);      /* intact, no fault */
+    CU_ASSERT_EQUAL(gmem_faults(&other), 0);
+
+    CU_ASSERT_EQUAL(gmem_reset_faults(&mem), -EBUSY);
+    CU_ASSERT_EQUAL(gmem_faults(&mem), 3);
+    gmem_clear(&mem);
+    CU_ASSERT_EQUAL(gmem_faults(&mem), 3);
+    CU_ASSERT_EQUAL(gmem_reset_faults(&mem), 0);
+    CU_ASSERT_EQUAL(gmem_faults(&mem), 0);
+
+    /* A new, whole file in the same map: no fault, real bytes. */
+    CU_ASSERT_FATAL(ftruncate(keep, MiB) == 0);
+    CU_ASSERT_FATAL(gmem_add(&mem, &desc_a, keep) == 0);
+    CU_ASSERT_EQUAL(peek(&mem, 10 * 4096), 0);  /* a grown file reads 0 */
+    CU_ASSERT_EQUAL(peek(&mem, 0), 0x5a);
+    CU_ASSERT_EQUAL(gmem_faults(&mem), 0);
+    gmem_clear(&mem);
+    gmem_clear(&other);
+}
+
 static const struct cunit_test tests[] = {
     CUNIT_TEST(test_add_and_offset),
     CUNIT_TEST(test_translate),
@@ -391,6 +468,7 @@ static const struct cunit_test tests[] = {
     CUNIT_TEST(test_top_of_space),
     CUNIT_TEST(test_remove),
     CUNIT_TEST(test_no_fd_leak),
+    CUNIT_TEST(test_truncated_faults),
 };
 
 CUNIT_MAIN("gmem", tests)

@@ -37,6 +37,7 @@
 #include <linux/virtio_ring.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1232,36 +1233,205 @@ s_rem_while_traffic(struct hctx *ctx, const void *arg)
     return res;
 }
 
-/* The front end shrinks the memfd behind its rings after the switch
- * mapped it (a memfd it did not seal, as DPDK's are not): the worker's next
- * look at the avail index touches a vanished page, which raises SIGBUS.
- * The switch must survive it: it reads zeros there (gmem's SIGBUS guard),
- * an avail index that went backwards, and drops the device. */
+/* ---- Guest memory truncated under the switch. ----
+ *
+ * The front end shrinks the memfd behind R0 after the switch mapped it (a
+ * memfd it did not seal, as DPDK's are not): the switch's next access to
+ * a vanished page raises SIGBUS.  The switch must survive it (gmem's SIGBUS
+ * guard reads zeros there), and must not let the front end fault it again
+ * and again: the device is disconnected as "broken: guest memory fault
+ * (N SIGBUS...)", the frame being handled when it faulted is counted once,
+ * under bad_address, and a well-behaved front end that connects to the
+ * same port afterwards is served in both directions.  Three cuts:
+ *
+ *   TR_RINGS       R0 down to nothing, rings included: the fault is in the
+ *                  switch's look at the avail index, no frame in hand;
+ *   TR_TX_BUFFERS  down to OFF_TXBUF: the rings live, a transmitted
+ *                  frame's bytes are gone (the fault is in reading it);
+ *   TR_RX_BUFFERS  down to OFF_RXBUF: the receive buffers are gone and the
+ *                  peer sends to the hostile guest (the fault is in the
+ *                  copy into them). */
+enum { TR_RINGS, TR_TX_BUFFERS, TR_RX_BUFFERS };
+
+/* After the offender was dropped: a fresh, well-behaved front end on the
+ * same port transmits (its frame comes back used) and, with the peer,
+ * receives a frame. */
 static int
-s_truncate(struct hctx *ctx, const void *arg)
+expect_fresh_guest_served(struct hctx *ctx)
 {
-    struct guest g;
+    struct guest g, peer;
+    bool have_peer = false;
+
     if (guest_open(ctx, &g, false, false)) {
         return -1;
     }
-    struct gring *r = &g.tx;
-    uint16_t head = 0;
-    set_desc(&r->desc[0], buf_gpa(r, 0), HDR + FRAME, 0, 0);
-    ring_post(r, &head, 1);
-    if (ring_wait_all_used(r, NULL, H_REPLY_MS)) {
-        guest_free(&g);
-        return h_fail(ctx, "the first frame never came back");
+    int res = learn_mac(ctx, &g);
+    if (!res && ctx->peer_path) {
+        if (guest_open(ctx, &peer, true, false)) {
+            guest_free(&g);
+            return -1;
+        }
+        have_peer = true;
+        uint16_t heads[G_SIZE];
+        unsigned n;
+        build(&g, &g.rx, B_OK, heads, &n);
+        ring_post(&g.rx, heads, n);
+        if (ring_wait_all_used(&g.rx, &peer, H_REPLY_MS)) {
+            res = h_fail(ctx, "a fresh front end on %s after the fault "
+                         "receives nothing", ctx->port);
+        } else {
+            res = check_used(ctx, &g.rx, heads, n, X_ACCEPT);
+        }
     }
-    /* From here on we do not touch R0 either. */
-    if (ftruncate(g.mfd[0], 0)) {
+    if (!res) {
+        res = h_expect_alive(ctx, g.sock);
+    }
+    if (!res) {
+        res = guest_close(&g, true);
+    } else {
         guest_free(&g);
-        return h_fail(ctx, "ftruncate: %s", strerror(errno));
+    }
+    if (have_peer) {
+        guest_close(&peer, false);
+    }
+    return res;
+}
+
+/* The port's state names the fault and counts at least one. */
+static int
+check_fault_state(struct hctx *ctx)
+{
+    static const char want[] = "broken: guest memory fault (";
+    char state[STATS_STATE_SIZE];
+    unsigned long long n = 0;
+    if (h_port_state(ctx, ctx->port, state, sizeof state)
+        || strncmp(state, want, strlen(want))
+        || sscanf(state + strlen(want), "%llu SIGBUS", &n) != 1 || !n) {
+        return h_fail(ctx, "port state \"%s\", expected \"%s<N> SIGBUS...\" "
+                      "with N > 0", state, want);
+    }
+    h_log(ctx, "%s", state);
+    return 0;
+}
+
+/* Waits until the counters of one direction of the port moved by exactly
+ * 'n_bad' bad_address drops and 'n_packets' packets ('all_dropped': and
+ * every one of those packets was dropped, under one reason each). */
+static int
+check_fault_counted(struct hctx *ctx, bool tx, const struct stats_dir *b_rx,
+                    const struct stats_dir *b_tx, uint64_t n_packets,
+                    uint64_t n_bad, bool all_dropped)
+{
+    uint64_t deadline = h_now_ms() + 5000;
+    for (;;) {
+        struct stats_dir a_rx, a_tx;
+        h_port_counters(ctx, ctx->port, &a_rx, &a_tx);
+        const struct stats_dir *a = tx ? &a_tx : &a_rx, *b = tx ? b_tx : b_rx;
+        uint64_t packets = a->packets - b->packets;
+        uint64_t bad = a->drops[DROP_BAD_ADDRESS] - b->drops[DROP_BAD_ADDRESS];
+        uint64_t dropped = drops_sum(a) - drops_sum(b);
+        if (packets == n_packets && bad == n_bad
+            && (!all_dropped || dropped == packets)) {
+            return 0;
+        }
+        if (h_now_ms() >= deadline) {
+            return h_fail(ctx, "%s: packets +%llu, bad_address +%llu, drops "
+                          "+%llu; expected +%llu, +%llu%s", tx ? "tx" : "rx",
+                          (unsigned long long) packets,
+                          (unsigned long long) bad,
+                          (unsigned long long) dropped,
+                          (unsigned long long) n_packets,
+                          (unsigned long long) n_bad,
+                          all_dropped ? ", all of them dropped" : "");
+        }
+        h_sleep_ms(5);
+    }
+}
+
+/* Posts receive chains into the vanished buffers and has the peer send to
+ * us until the switch hangs up.  No frame can be delivered. */
+static void
+truncate_rx(struct guest *g, struct guest *peer)
+{
+    struct gring *r = &g->rx;
+    uint16_t heads[8];
+    for (unsigned i = 0; i < ARRAY_SIZE(heads); i++) {
+        set_desc(&r->desc[i], buf_gpa(r, i), BUF_SIZE, VRING_DESC_F_WRITE, 0);
+        heads[i] = (uint16_t) i;
+    }
+    ring_post(r, heads, ARRAY_SIZE(heads));
+    uint64_t deadline = h_now_ms() + H_STATE_MS;
+    struct pollfd pfd = { .fd = g->sock, .events = POLLIN };
+    while (h_now_ms() < deadline && !poll(&pfd, 1, 1)) {
+        peer_pump(peer);
+    }
+}
+
+static int
+s_truncate(struct hctx *ctx, const void *arg)
+{
+    static const off_t cut[] = { 0, OFF_TXBUF, OFF_RXBUF };
+    unsigned kind = (unsigned) (uintptr_t) arg;
+    struct guest g, peer;
+    bool have_peer = false;
+    struct stats_dir b_rx, b_tx;
+    int res;
+
+    if (kind == TR_RX_BUFFERS && !ctx->peer_path) {
+        snprintf(ctx->why, sizeof ctx->why, "no frames towards the hostile "
+                 "port (give --peer-socket)");
+        return H_SKIP;
+    }
+    if (guest_open(ctx, &g, false, false)) {
+        return -1;
+    }
+    /* One good frame first: the switch has mapped and touched R0. */
+    if (learn_mac(ctx, &g)) {
+        guest_free(&g);
+        return -1;
+    }
+    if (kind == TR_RX_BUFFERS) {
+        if (guest_open(ctx, &peer, true, false)) {
+            guest_free(&g);
+            return -1;
+        }
+        have_peer = true;
+    }
+    h_port_counters(ctx, ctx->port, &b_rx, &b_tx);
+    /* From here on we touch nothing of R0 past the cut either. */
+    if (ftruncate(g.mfd[0], cut[kind])) {
+        res = h_fail(ctx, "ftruncate: %s", strerror(errno));
+        goto out_free;
+    }
+    if (kind == TR_TX_BUFFERS) {
+        uint16_t head = 1;
+        set_desc(&g.tx.desc[head], buf_gpa(&g.tx, 5), HDR + FRAME, 0, 0);
+        ring_post(&g.tx, &head, 1);
+    } else if (kind == TR_RX_BUFFERS) {
+        truncate_rx(&g, &peer);
     }
     int fd = g.sock;
     g.sock = -1;
-    int res = h_expect_broken(ctx, fd, "guest ring corrupt");
+    res = h_expect_broken(ctx, fd, "guest memory fault");
+    if (!res) {
+        res = check_fault_state(ctx);
+    }
+    if (!res && kind == TR_TX_BUFFERS) {
+        /* The frame: received once, dropped once, as bad_address. */
+        res = check_fault_counted(ctx, false, &b_rx, &b_tx, 1, 1, true);
+    } else if (!res && kind == TR_RX_BUFFERS) {
+        /* Nothing delivered; the copy that faulted counted once. */
+        res = check_fault_counted(ctx, true, &b_rx, &b_tx, 0, 1, false);
+    } else if (!res) {
+        /* No frame was in hand: nothing counted at all. */
+        res = check_fault_counted(ctx, false, &b_rx, &b_tx, 0, 0, true);
+    }
+out_free:
     guest_free(&g);
-    return res;
+    if (have_peer) {
+        guest_close(&peer, false);
+    }
+    return res ? res : expect_fresh_guest_served(ctx);
 }
 
 /* A kick, call or error fd that is no eventfd, pipe or socket, given to a
@@ -1323,6 +1493,743 @@ s_bad_notify_fd(struct hctx *ctx, const void *arg)
     return h_expect_broken(ctx, sock, "fd");
 }
 
+/* ---- GET_VRING_BASE under full load. ---- */
+
+/* A load thread drives three roles at full speed: the peer sends
+ * sequence-numbered frames to the hostile guest (L_PEER), the hostile
+ * guest transmits on its transmit ring (L_TX) and takes frames from its
+ * receive ring (L_RX).  The scenario's thread stops and restarts the
+ * hostile guest's rings meanwhile; it first takes a role away from the
+ * load thread (load_set), so that only one of our threads touches a ring
+ * at a time.  Every receive buffer is filled with FILL_RX before it is
+ * posted: one the switch has not handed back must still hold it. */
+enum { L_PEER = 1, L_TX = 2, L_RX = 4, L_ALL = 7 };
+
+#define SEQ_OFF (HDR + 14)      /* the peer's sequence number, u64 */
+#define USED_SIZE (4 + 8 * G_SIZE + 2)
+
+struct load {
+    struct guest *g, *peer;
+
+    /* Written by the scenario's thread; the load thread copies 'want'
+     * and acknowledges at the top of its loop. */
+    unsigned want;
+    uint64_t req;
+    bool stop;
+
+    /* Written by the load thread. */
+    uint64_t ack;
+    unsigned roles;
+    uint64_t peer_sent;         /* last sequence number posted */
+    uint64_t tx_posted;         /* hostile guest's transmit chains */
+    uint16_t tx_reaped, rx_reaped;
+    uint64_t rx_mine, rx_other, last_seq;
+    char why[256];              /* the first inconsistency seen */
+};
+
+static void __attribute__((format(printf, 2, 3)))
+load_fail(struct load *l, const char *fmt, ...)
+{
+    if (!l->why[0]) {
+        va_list args;
+        va_start(args, fmt);
+        vsnprintf(l->why, sizeof l->why, fmt, args);
+        va_end(args);
+    }
+}
+
+/* The peer keeps up to 224 frames in flight, so that a buffer is
+ * rewritten only after the switch gave it back. */
+static void
+load_peer(struct load *l)
+{
+    struct gring *r = &l->peer->tx;
+    uint16_t heads[32];
+
+    if ((uint16_t) (r->avail_idx - ring_used(r)) > G_SIZE - 32) {
+        return;
+    }
+    for (unsigned i = 0; i < ARRAY_SIZE(heads); i++) {
+        uint16_t h = (uint16_t) (r->avail_idx + i) % G_SIZE;
+        uint64_t seq = ++l->peer_sent;
+        memcpy(r0(l->peer, OFF_TXBUF + h * BUF_SIZE + SEQ_OFF), &seq,
+               sizeof seq);
+        set_desc(&r->desc[h], buf_gpa(r, h), HDR + FRAME, 0, 0);
+        heads[i] = h;
+    }
+    ring_post(r, heads, ARRAY_SIZE(heads));
+}
+
+/* Used entries must come back in the order the chains were posted, each
+ * once: whatever the switch took before a stop and after a restart. */
+static bool
+used_entry_ok(struct load *l, const struct gring *r, uint16_t k,
+              const char *which, uint32_t *len)
+{
+    const struct vring_used_elem *e = &r->used->ring[k % G_SIZE];
+    uint16_t posted = r->avail->ring[k % G_SIZE];
+    if (e->id != posted) {
+        load_fail(l, "%s used entry %u: id %u, but chain %u was posted "
+                  "there", which, k, e->id, posted);
+        return false;
+    }
+    *len = e->len;
+    return true;
+}
+
+static void
+load_tx_reap(struct load *l)
+{
+    struct gring *r = &l->g->tx;
+    uint16_t used = ring_used(r);
+    for (; l->tx_reaped != used; l->tx_reaped++) {
+        uint32_t len;
+        if (used_entry_ok(l, r, l->tx_reaped, "tx", &len) && len) {
+            load_fail(l, "tx used entry %u: length %u", l->tx_reaped, len);
+        }
+    }
+}
+
+static void
+load_tx(struct load *l)
+{
+    struct gring *r = &l->g->tx;
+    uint16_t heads[32];
+
+    load_tx_reap(l);
+    if ((uint16_t) (r->avail_idx - ring_used(r)) > G_SIZE - 32) {
+        return;
+    }
+    for (unsigned i = 0; i < ARRAY_SIZE(heads); i++) {
+        heads[i] = (uint16_t) (r->avail_idx + i) % G_SIZE;
+    }
+    ring_post(r, heads, ARRAY_SIZE(heads));
+    l->tx_posted += ARRAY_SIZE(heads);
+}
+
+/* Checks one received frame: the peer's, intact, in sequence. */
+static void
+load_rx_frame(struct load *l, const uint8_t *b, uint32_t len)
+{
+    static const uint8_t hdr[HDR] = { [10] = 1 };   /* num_buffers 1 */
+    uint8_t src[6];
+    memset(src, MAC_G, sizeof src);
+    if (len < HDR + 14 || memcmp(b + HDR + 6, src, 6)) {
+        l->rx_other++;          /* someone else's frame (flooding) */
+        return;
+    }
+    uint64_t seq;
+    memcpy(&seq, b + SEQ_OFF, sizeof seq);
+    bool intact = len == HDR + FRAME && !memcmp(b, hdr, HDR)
+                  && b[HDR] == MAC_H && !memcmp(b + HDR, b + HDR + 1, 5)
+                  && b[HDR + 12] == 0x88 && b[HDR + 13] == 0xb5;
+    for (uint32_t i = SEQ_OFF + 8; intact && i < HDR + FRAME; i++) {
+        intact = b[i] == 0xee;
+    }
+    if (!intact) {
+        load_fail(l, "received frame %llu (length %u) corrupt",
+                  (unsigned long long) seq, len);
+    } else if (seq <= l->last_seq) {
+        load_fail(l, "frame %llu received after frame %llu",
+                  (unsigned long long) seq,
+                  (unsigned long long) l->last_seq);
+    }
+    l->last_seq = seq;
+    l->rx_mine++;
+}
+
+/* Takes the received frames and posts their buffers again, canaries
+ * refreshed. */
+static void
+load_rx(struct load *l)
+{
+    struct gring *r = &l->g->rx;
+    uint16_t used = ring_used(r), ids[G_SIZE];
+    unsigned n = 0;
+
+    if ((uint16_t) (used - l->rx_reaped) > G_SIZE) {
+        load_fail(l, "rx used index jumped from %u to %u", l->rx_reaped,
+                  used);
+        return;
+    }
+    for (; l->rx_reaped != used; l->rx_reaped++) {
+        uint32_t len;
+        if (!used_entry_ok(l, r, l->rx_reaped, "rx", &len)) {
+            continue;
+        }
+        uint16_t id = r->avail->ring[l->rx_reaped % G_SIZE];
+        uint8_t *b = r0(l->g, OFF_RXBUF + id * BUF_SIZE);
+        if (len > BUF_SIZE) {
+            load_fail(l, "rx used entry %u: length %u for a %u-byte "
+                      "buffer", l->rx_reaped, len, BUF_SIZE);
+        } else if (len) {
+            load_rx_frame(l, b, len);
+        }
+        memset(b, FILL_RX, BUF_SIZE);
+        ids[n++] = id;
+    }
+    if (n) {
+        ring_post(r, ids, n);
+    }
+}
+
+static void *
+load_main(void *arg)
+{
+    struct load *l = arg;
+    while (!LOAD_ACQUIRE(l->stop)) {
+        uint64_t req = LOAD_ACQUIRE(l->req);
+        if (req != l->ack) {
+            l->roles = READ_ONCE(l->want);
+            STORE_RELEASE(l->ack, req);
+        }
+        if (l->roles & L_PEER) {
+            load_peer(l);
+        }
+        if (l->roles & L_TX) {
+            load_tx(l);
+        }
+        if (l->roles & L_RX) {
+            load_rx(l);
+        }
+    }
+    return NULL;
+}
+
+/* Gives the load thread 'roles' and waits until it has taken them. */
+static int
+load_set(struct hctx *ctx, struct load *l, unsigned roles)
+{
+    WRITE_ONCE(l->want, roles);
+    uint64_t req = l->req + 1;
+    STORE_RELEASE(l->req, req);
+    uint64_t deadline = h_now_ms() + H_REPLY_MS;
+    while (LOAD_ACQUIRE(l->ack) != req) {
+        if (h_now_ms() >= deadline) {
+            return h_fail(ctx, "the load thread does not answer");
+        }
+        h_sleep_ms(1);
+    }
+    return 0;
+}
+
+static int
+get_vring_base(struct hctx *ctx, struct guest *g, uint32_t q, uint16_t *base)
+{
+    struct vhu_vring_state st = { q, 0 };
+    struct vhu_msg msg;
+    int err = h_send(g->sock, VHU_GET_VRING_BASE, VHU_FLAG_VERSION, &st,
+                     sizeof st, NULL, 0);
+    if (!err) {
+        err = h_recv(g->sock, &msg, H_REPLY_MS);
+    }
+    if (err) {
+        return h_fail(ctx, "GET_VRING_BASE %u: %s", q, strerror(-err));
+    }
+    if (msg.request != VHU_GET_VRING_BASE || msg.size != sizeof st
+        || msg.payload.state.index != q || msg.payload.state.num > 0xffff) {
+        return h_fail(ctx, "GET_VRING_BASE %u: bad reply (%s, %u bytes)", q,
+                      vhu_request_name(msg.request), msg.size);
+    }
+    *base = (uint16_t) msg.payload.state.num;
+    return 0;
+}
+
+/* (Re)starts ring 'q' at 'base' with 'size' entries where 'r' says, as
+ * QEMU does after a stop. */
+static int
+ring_restart(struct hctx *ctx, struct guest *g, uint32_t q,
+             const struct gring *r, uint16_t size, uint16_t base)
+{
+    struct vhu_vring_state num = { q, size }, st = { q, base };
+    struct vhu_vring_state on = { q, 1 };
+    struct vhu_vring_addr addr = {
+        .index = q,
+        .desc_qva = (uint64_t) (uintptr_t) r->desc,
+        .avail_qva = (uint64_t) (uintptr_t) r->avail,
+        .used_qva = (uint64_t) (uintptr_t) r->used,
+    };
+    uint64_t u = q;
+    int64_t ack = h_request_ack(g->sock, VHU_SET_VRING_NUM, &num, sizeof num,
+                                NULL, 0);
+    if (!ack) {
+        ack = h_request_ack(g->sock, VHU_SET_VRING_BASE, &st, sizeof st,
+                            NULL, 0);
+    }
+    if (!ack) {
+        ack = h_request_ack(g->sock, VHU_SET_VRING_ADDR, &addr, sizeof addr,
+                            NULL, 0);
+    }
+    if (!ack) {
+        ack = h_request_ack(g->sock, VHU_SET_VRING_KICK, &u, sizeof u,
+                            &g->kick[q], 1);
+    }
+    if (!ack) {
+        ack = h_request_ack(g->sock, VHU_SET_VRING_ENABLE, &on, sizeof on,
+                            NULL, 0);
+    }
+    return ack ? h_fail(ctx, "restarting vring %u at %u refused (%lld)", q,
+                        base, (long long) ack) : 0;
+}
+
+/* The receive buffers posted in [from, to) must still hold FILL_RX. */
+static int
+check_unused_rx(struct hctx *ctx, struct guest *g, uint16_t from, uint16_t to,
+                const char *when)
+{
+    const struct gring *r = &g->rx;
+    for (uint16_t k = from; k != to; k++) {
+        uint16_t id = r->avail->ring[k % G_SIZE];
+        const uint8_t *b = r0(g, OFF_RXBUF + id * BUF_SIZE);
+        for (unsigned i = 0; i < BUF_SIZE; i++) {
+            if (b[i] != FILL_RX) {
+                return h_fail(ctx, "%s: receive buffer %u (avail slot %u), "
+                              "not in the used ring, byte %u was written",
+                              when, id, k, i);
+            }
+        }
+    }
+    return 0;
+}
+
+/* One stop of both rings while frames flow both ways, checked, then a
+ * restart from the bases the switch returned. */
+static int
+vring_base_round(struct hctx *ctx, struct load *l, unsigned round)
+{
+    struct guest *g = l->g;
+    static uint8_t snap_rx[USED_SIZE], snap_tx[USED_SIZE];
+    uint16_t b_rx, b_tx;
+
+    /* Receive ring: asked while the load thread still takes frames and
+     * posts buffers; then it lets go of the ring and we look. */
+    if (get_vring_base(ctx, g, 0, &b_rx) || load_set(ctx, l, L_PEER | L_TX)) {
+        return -1;
+    }
+    uint16_t u = ring_used(&g->rx);
+    if (u != b_rx) {
+        return h_fail(ctx, "round %u: GET_VRING_BASE 0 returned %u but the "
+                      "receive ring's used index is %u", round, b_rx, u);
+    }
+    uint16_t rx_posted = g->rx.avail_idx;
+    if (check_unused_rx(ctx, g, b_rx, rx_posted, "at the reply")) {
+        return -1;
+    }
+    memcpy(snap_rx, g->rx.used, USED_SIZE);
+
+    /* Transmit ring: asked while chains keep being posted. */
+    if (get_vring_base(ctx, g, 1, &b_tx) || load_set(ctx, l, L_PEER)) {
+        return -1;
+    }
+    u = ring_used(&g->tx);
+    if (u != b_tx) {
+        return h_fail(ctx, "round %u: GET_VRING_BASE 1 returned %u but the "
+                      "transmit ring's used index is %u", round, b_tx, u);
+    }
+    memcpy(snap_tx, g->tx.used, USED_SIZE);
+    /* More chains on the stopped transmit ring, frames keep coming for
+     * the stopped receive ring: nobody may touch either now. */
+    uint16_t heads[32];
+    for (unsigned i = 0; i < ARRAY_SIZE(heads); i++) {
+        heads[i] = (uint16_t) (g->tx.avail_idx + i) % G_SIZE;
+    }
+    if ((uint16_t) (g->tx.avail_idx - b_tx) <= G_SIZE - 32) {
+        ring_post(&g->tx, heads, ARRAY_SIZE(heads));
+        l->tx_posted += ARRAY_SIZE(heads);
+    }
+    h_log(ctx, "round %u: rx base %u (%u buffers posted beyond), tx base %u "
+          "(%u chains beyond)", round, b_rx, (uint16_t) (rx_posted - b_rx),
+          b_tx, (uint16_t) (g->tx.avail_idx - b_tx));
+    h_sleep_ms(200);
+    if (memcmp(snap_rx, g->rx.used, USED_SIZE)) {
+        return h_fail(ctx, "round %u: the receive used ring changed after "
+                      "GET_VRING_BASE replied (used index %u -> %u)", round,
+                      b_rx, ring_used(&g->rx));
+    }
+    if (memcmp(snap_tx, g->tx.used, USED_SIZE)) {
+        return h_fail(ctx, "round %u: the transmit used ring changed after "
+                      "GET_VRING_BASE replied (used index %u -> %u)", round,
+                      b_tx, ring_used(&g->tx));
+    }
+    if (check_unused_rx(ctx, g, b_rx, rx_posted, "200 ms after the reply")) {
+        return -1;
+    }
+
+    /* Resume where the switch said, and see both rings move again. */
+    uint64_t mine = l->rx_mine, posted = l->tx_posted;
+    if (ring_restart(ctx, g, 0, &g->rx, G_SIZE, b_rx)
+        || ring_restart(ctx, g, 1, &g->tx, G_SIZE, b_tx)
+        || load_set(ctx, l, L_ALL)) {
+        return -1;
+    }
+    uint64_t deadline = h_now_ms() + H_REPLY_MS;
+    while (READ_ONCE(l->rx_mine) == mine
+           || READ_ONCE(l->tx_posted) < posted + 64) {
+        if (h_now_ms() >= deadline) {
+            return h_fail(ctx, "round %u: traffic did not resume after the "
+                          "restart", round);
+        }
+        h_sleep_ms(1);
+    }
+    h_sleep_ms(100);
+    return 0;
+}
+
+/* After the rounds: stops the load and checks that every frame and chain
+ * is accounted for exactly once. */
+static int
+vring_base_settle(struct hctx *ctx, struct load *l,
+                  const struct stats_dir *b_h_rx,
+                  const struct stats_dir *b_h_tx,
+                  const struct stats_dir *b_g_rx)
+{
+    struct stats_dir h_rx, h_tx, g_rx, g_tx;
+    struct guest *g = l->g;
+
+    if (load_set(ctx, l, L_RX)
+        || ring_wait_all_used(&l->peer->tx, NULL, H_REPLY_MS)
+        || ring_wait_all_used(&g->tx, NULL, H_REPLY_MS)) {
+        return h_fail(ctx, "chains never came back after the load stopped");
+    }
+    load_tx_reap(l);
+    /* Every peer frame: received, or dropped once at either end. */
+    uint64_t deadline = h_now_ms() + 5000;
+    for (;;) {
+        h_port_counters(ctx, ctx->port, &h_rx, &h_tx);
+        h_port_counters(ctx, ctx->peer_port, &g_rx, &g_tx);
+        uint64_t taken = g_rx.packets - b_g_rx->packets;
+        uint64_t delivered = h_tx.packets - b_h_tx->packets;
+        uint64_t dropped = drops_sum(&g_rx) - drops_sum(b_g_rx)
+                           + drops_sum(&h_tx) - drops_sum(b_h_tx);
+        uint64_t seen = READ_ONCE(l->rx_mine) + READ_ONCE(l->rx_other);
+        uint64_t posted = h_rx.packets - b_h_rx->packets;
+        if (taken == l->peer_sent && seen == delivered
+            && (l->rx_other || l->rx_mine + dropped == l->peer_sent)
+            && posted == l->tx_posted) {
+            break;
+        }
+        if (h_now_ms() >= deadline) {
+            return h_fail(ctx, "peer sent %llu, switch took %llu, delivered "
+                          "%llu, dropped %llu; guest saw %llu (+%llu "
+                          "others); guest posted %llu chains, switch "
+                          "counted %llu", (unsigned long long) l->peer_sent,
+                          (unsigned long long) taken,
+                          (unsigned long long) delivered,
+                          (unsigned long long) dropped,
+                          (unsigned long long) l->rx_mine,
+                          (unsigned long long) l->rx_other,
+                          (unsigned long long) l->tx_posted,
+                          (unsigned long long) posted);
+        }
+        h_sleep_ms(5);
+    }
+    h_log(ctx, "peer sent %llu frames, guest received %llu in order, "
+          "%llu others; %llu chains transmitted",
+          (unsigned long long) l->peer_sent, (unsigned long long) l->rx_mine,
+          (unsigned long long) l->rx_other, (unsigned long long) l->tx_posted);
+    return 0;
+}
+
+/* GET_VRING_BASE on both rings of a device under full load in both
+ * directions, 'arg' rounds: the returned index is the used index the
+ * guest sees (everything taken was completed), the switch writes neither
+ * the used rings nor the posted receive buffers after replying, and
+ * resuming from that index loses, repeats or corrupts no frame. */
+static int
+s_vring_base_load(struct hctx *ctx, const void *arg)
+{
+    unsigned rounds = (unsigned) (uintptr_t) arg;
+    struct guest g, peer;
+    int res = 0;
+
+    if (!ctx->peer_path) {
+        snprintf(ctx->why, sizeof ctx->why, "needs a peer sending frames "
+                 "(give --peer-socket)");
+        return H_SKIP;
+    }
+    if (guest_open(ctx, &g, false, false)) {
+        return -1;
+    }
+    if (learn_mac(ctx, &g) || guest_open(ctx, &peer, true, false)) {
+        guest_free(&g);
+        return -1;
+    }
+    struct gring *rx = &g.rx;
+    uint16_t ids[G_SIZE];
+    for (unsigned i = 0; i < G_SIZE; i++) {
+        set_desc(&rx->desc[i], buf_gpa(rx, i), BUF_SIZE, VRING_DESC_F_WRITE,
+                 0);
+        set_desc(&g.tx.desc[i], buf_gpa(&g.tx, i), HDR + FRAME, 0, 0);
+        ids[i] = (uint16_t) i;
+    }
+    memset(r0(&g, OFF_RXBUF), FILL_RX, G_SIZE * BUF_SIZE);
+    ring_post(rx, ids, G_SIZE);
+
+    struct stats_dir b_h_rx, b_h_tx, b_g_rx, b_g_tx;
+    h_port_counters(ctx, ctx->port, &b_h_rx, &b_h_tx);
+    h_port_counters(ctx, ctx->peer_port, &b_g_rx, &b_g_tx);
+    struct load l = { .g = &g, .peer = &peer, .want = L_ALL, .req = 1,
+                      .tx_reaped = ring_used(&g.tx) };
+    pthread_t thread;
+    if (pthread_create(&thread, NULL, load_main, &l)) {
+        res = h_fail(ctx, "pthread_create failed");
+        goto out;
+    }
+    h_sleep_ms(200);
+    for (unsigned k = 0; k < rounds && !res && !l.why[0]; k++) {
+        res = vring_base_round(ctx, &l, k);
+    }
+    if (!res && !l.why[0]) {
+        res = vring_base_settle(ctx, &l, &b_h_rx, &b_h_tx, &b_g_rx);
+    }
+    STORE_RELEASE(l.stop, true);
+    pthread_join(thread, NULL);
+    if (!res && l.why[0]) {
+        res = h_fail(ctx, "%s", l.why);
+    }
+    if (!res && !l.rx_mine) {
+        res = h_fail(ctx, "no frame from the peer arrived");
+    }
+    if (!res) {
+        res = h_expect_alive(ctx, g.sock);
+    }
+out:
+    guest_close(&g, false);
+    guest_close(&peer, false);
+    return res;
+}
+
+/* ---- The flooder (tests/integration/isolation.sh). ---- */
+
+/* The flooder's transmit ring is large, in the receive buffers' area
+ * (unused here): a flooder that gets little CPU still leaves a switch
+ * that garbage slows down a long backlog of it. */
+#define FLOOD_RING 8192u
+#define OFF_FLOOD_DESC OFF_RXBUF
+#define OFF_FLOOD_AVAIL (OFF_FLOOD_DESC + 16 * FLOOD_RING)
+#define OFF_FLOOD_USED (OFF_FLOOD_AVAIL + 0x5000)
+_Static_assert(OFF_FLOOD_USED + 6 + 8 * FLOOD_RING <= OFF_CANARY,
+               "the flood ring overlaps the canary");
+
+/* Garbage chains in the descriptor table: heads, and the drop reasons the
+ * switch may count for them (each reason must show up).  Every address
+ * that is mapped holds 0x02 bytes, so a frame the switch accepts has its
+ * own source as destination and never leaves the port. */
+static const uint16_t flood_heads[] = { 0, 1, 2, 3, 4, 6, 7, 8, 9, 10, 11,
+                                        12, 13, 14, 15, 18 };
+static const int flood_reasons[] = {
+    DROP_BAD_ADDRESS, DROP_BAD_DESCRIPTOR, DROP_HEADER_TOO_SHORT,
+    DROP_MTU_EXCEEDED, DROP_NO_DESTINATION,
+};
+
+static void
+flood_build(struct guest *g, struct gring *r)
+{
+    struct vring_desc *d = r->desc;
+    struct vring_desc *ind = (struct vring_desc *) r0(g, OFF_IND);
+    const uint16_t nf = VRING_DESC_F_NEXT;
+    uint64_t buf = buf_gpa(&g->tx, 0);
+
+    set_desc(&d[0], HOLE_GPA, 64, 0, 0);                /* unmapped */
+    set_desc(&d[1], 0, 64, 0, 0);
+    set_desc(&d[2], ~0ull, 2, 0, 0);                    /* wraps */
+    set_desc(&d[3], buf, 64, nf, 3);                    /* loop */
+    set_desc(&d[4], buf, 64, nf, 5);                    /* 2-cycle */
+    set_desc(&d[5], buf, 64, nf, 4);
+    set_desc(&d[6], buf, 64, nf, 0xffff);               /* next out of range */
+    set_desc(&d[7], buf, 0, 0, 0);                      /* short headers */
+    set_desc(&d[8], buf, HDR - 4, 0, 0);
+    set_desc(&d[9], buf, HDR, 0, 0);
+    set_desc(&d[10], buf, HDR + 13, 0, 0);
+    set_desc(&d[11], R2_GPA, 0xffffffff, 0, 0);         /* huge */
+    set_desc(&d[12], buf, HDR + 9000, 0, 0);            /* over the MTU */
+    set_desc(&d[13], buf, HDR + FRAME, VRING_DESC_F_WRITE, 0);
+    set_desc(&ind[0], buf, HDR + FRAME, 0, 0);
+    set_desc(&d[14], IND_GPA, 17, VRING_DESC_F_INDIRECT, 0);
+    for (unsigned i = 15; i < 18; i++) {                /* over 4 GiB */
+        set_desc(&d[i], R2_GPA, 0x7fffffff, i < 17 ? nf : 0, i + 1);
+    }
+    set_desc(&d[18], buf, HDR + FRAME, 0, 0);           /* well formed */
+}
+
+static void
+flood_post(struct gring *r, const uint16_t *heads, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++) {
+        r->avail->ring[(uint16_t) (r->avail_idx + i) % FLOOD_RING] = heads[i];
+    }
+    r->avail_idx += n;
+    STORE_RELEASE(r->avail->idx, r->avail_idx);
+}
+
+/* A legitimate device whose transmit ring is then moved, as QEMU would,
+ * to the flood ring.  0 or fails the scenario. */
+static int
+flood_open(struct hctx *ctx, struct guest *g, struct gring *r)
+{
+    uint16_t base;
+    if (guest_open(ctx, g, false, true)) {
+        return -1;
+    }
+    memset(r0(g, OFF_FLOOD_DESC), 0, OFF_CANARY - OFF_FLOOD_DESC);
+    *r = (struct gring) {
+        .desc = (struct vring_desc *) r0(g, OFF_FLOOD_DESC),
+        .avail = (struct vring_avail *) r0(g, OFF_FLOOD_AVAIL),
+        .used = (struct vring_used *) r0(g, OFF_FLOOD_USED),
+    };
+    flood_build(g, r);
+    if (get_vring_base(ctx, g, 1, &base)
+        || ring_restart(ctx, g, 1, r, FLOOD_RING, 0)) {
+        guest_free(g);
+        return -1;
+    }
+    return 0;
+}
+
+/* One connection: garbage at full speed for 'ms', then a ring-level
+ * violation that must get the device dropped.  Adds the chains the switch
+ * took to '*taken'. */
+static int
+flood_session(struct hctx *ctx, unsigned ms, unsigned kind, uint64_t *taken,
+              uint64_t *kicks)
+{
+    struct guest g;
+    struct gring ring, *r = &ring;
+    if (flood_open(ctx, &g, r)) {
+        return -1;
+    }
+    uint64_t end = h_now_ms() + ms, one = 1;
+    unsigned next = 0;
+    uint16_t seen = 0;
+    while (h_now_ms() < end) {
+        uint16_t heads[32], used = ring_used(r);
+        *taken += (uint16_t) (used - seen);     /* it may wrap in 1 s */
+        seen = used;
+        if ((uint16_t) (r->avail_idx - used) > FLOOD_RING - 32) {
+            continue;
+        }
+        for (unsigned i = 0; i < ARRAY_SIZE(heads); i++) {
+            heads[i] = flood_heads[next++ % ARRAY_SIZE(flood_heads)];
+        }
+        flood_post(r, heads, ARRAY_SIZE(heads));
+        /* A kick per burst, although the switch asked for none. */
+        if (write(g.kick[1], &one, sizeof one) == sizeof one) {
+            (*kicks)++;
+        }
+    }
+    uint16_t bad[2] = { 0, kind % 2 ? 0xffff : FLOOD_RING };
+    if (kind % 3 == 2) {
+        r->avail_idx += FLOOD_RING + 1;     /* more than a ring's worth */
+        STORE_RELEASE(r->avail->idx, r->avail_idx);
+    } else {
+        flood_post(r, bad, 2);              /* a head out of range */
+    }
+    int fd = g.sock;
+    g.sock = -1;
+    int res = h_expect_broken(ctx, fd, "guest ring corrupt");
+    /* Disconnected: what the switch took is in the used ring for good. */
+    *taken += (uint16_t) (ring_used(r) - seen);
+    guest_free(&g);
+    return res;
+}
+
+/* The switch's verdict on the flood: it took every chain we count, dropped
+ * each one, and only for the reasons the garbage deserves. */
+static int
+flood_check(struct hctx *ctx, const struct stats_dir *b, uint64_t taken)
+{
+    struct stats_dir a, tx;
+    uint64_t deadline = h_now_ms() + 5000;
+    for (;;) {
+        h_port_counters(ctx, ctx->port, &a, &tx);
+        uint64_t n = a.packets - b->packets;
+        if (n == taken && drops_sum(&a) - drops_sum(b) == n) {
+            break;
+        }
+        if (h_now_ms() >= deadline) {
+            return h_fail(ctx, "the switch took %llu chains, rx_packets "
+                          "+%llu, rx drops +%llu", (unsigned long long) taken,
+                          (unsigned long long) n,
+                          (unsigned long long) (drops_sum(&a) - drops_sum(b)));
+        }
+        h_sleep_ms(5);
+    }
+    uint64_t expected = 0;
+    for (size_t i = 0; i < ARRAY_SIZE(flood_reasons); i++) {
+        int k = flood_reasons[i];
+        uint64_t n = a.drops[k] - b->drops[k];
+        if (!n) {
+            return h_fail(ctx, "no garbage chain was counted as %s",
+                          stats_drop_names[k]);
+        }
+        expected += n;
+        printf("FLOOD %s +%llu\n", stats_drop_names[k],
+               (unsigned long long) n);
+    }
+    if (expected != taken) {
+        return h_fail(ctx, "%llu of %llu garbage chains were counted under "
+                      "other reasons", (unsigned long long) (taken - expected),
+                      (unsigned long long) taken);
+    }
+    return 0;
+}
+
+/* The baseline: the same process and device, spinning without posting a
+ * chain, so that it takes as much CPU as the flood. */
+static int
+flood_idle(struct hctx *ctx, uint64_t end)
+{
+    struct stats_dir b, a, tx;
+    struct guest g;
+
+    h_port_counters(ctx, ctx->port, &b, &tx);
+    if (guest_open(ctx, &g, false, true)) {
+        return -1;
+    }
+    while (h_now_ms() < end && !h_stop_requested()) {
+    }
+    guest_close(&g, false);
+    h_port_counters(ctx, ctx->port, &a, &tx);
+    return a.packets == b.packets ? 0
+           : h_fail(ctx, "the idle device transmitted");
+}
+
+int
+h_flood(struct hctx *ctx, unsigned seconds, bool idle)
+{
+    struct stats_dir b, tx;
+    uint64_t t0 = h_now_ms(), end = t0 + seconds * 1000ull;
+    uint64_t taken = 0, kicks = 0;
+    unsigned sessions = 0;
+    int res = 0;
+
+    ctx->scenario = idle ? "flood-idle" : "flood";
+    if (idle) {
+        res = flood_idle(ctx, end);
+        printf("FLOOD idle seconds=%.1f\n",
+               (double) (h_now_ms() - t0) / 1e3);
+        return res;
+    }
+    h_port_counters(ctx, ctx->port, &b, &tx);
+    while (!res && h_now_ms() < end && !h_stop_requested()) {
+        /* A ring-level violation every second: the device keeps being
+         * dropped and keeps coming back.  Not more often: the switch drops
+         * a device on its next tick (100 ms) and we set up a new one, so
+         * the flood would pause for much of the time. */
+        uint64_t left = end - MIN(end, h_now_ms());
+        res = flood_session(ctx, (unsigned) MIN(1000, left), sessions++,
+                            &taken, &kicks);
+    }
+    if (!res) {
+        res = flood_check(ctx, &b, taken);
+    }
+    double secs = (double) (h_now_ms() - t0) / 1e3;
+    printf("FLOOD seconds=%.1f sessions=%u chains=%llu chains_per_s=%.0f "
+           "kicks=%llu\n", secs, sessions, (unsigned long long) taken,
+           (double) taken / secs, (unsigned long long) kicks);
+    return res;
+}
+
 /* Indirect descriptors from a guest that did not negotiate them. */
 #define NOIND(b) (&(const struct gcase) { b, false, DROP_BAD_DESCRIPTOR, true })
 
@@ -1380,7 +2287,11 @@ const struct scenario h_guest_scenarios[] = {
     { "tx-head-ffff", run_case, TXC(B_HEAD_FFFF, X_BROKEN) },
     { "tx-rewrite-while-copying", s_rewrite, NULL },
     { "tx-rem-mem-reg-while-traffic", s_rem_while_traffic, NULL },
-    { "tx-memfd-truncated", s_truncate, NULL },
+    { "tx-memfd-truncated", s_truncate, (const void *) TR_RINGS },
+    { "tx-memfd-truncated-buffers", s_truncate,
+      (const void *) TR_TX_BUFFERS },
+    { "rx-memfd-truncated-buffers", s_truncate,
+      (const void *) TR_RX_BUFFERS },
     { "vring-kick-dev-zero", s_bad_notify_fd, (const void *) NF_KICK_ZERO },
     { "vring-kick-timerfd", s_bad_notify_fd, (const void *) NF_KICK_TIMER },
     { "vring-kick-regular-file", s_bad_notify_fd,
@@ -1413,5 +2324,6 @@ const struct scenario h_guest_scenarios[] = {
     { "rx-avail-jump-size-plus-1", run_case, RXC(B_JUMP_PLUS_1, X_BROKEN) },
     { "rx-head-out-of-range", run_case, RXC(B_HEAD_OOR, X_BROKEN) },
     { "rx-rewrite-while-copying", s_rewrite, (const void *) 1 },
+    { "vring-base-under-load", s_vring_base_load, (const void *) 5 },
     { NULL, NULL, NULL },
 };

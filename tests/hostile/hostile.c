@@ -3,6 +3,8 @@
  *   hostile --socket PATH --control CTLSOCK [--port NAME]
  *           [--peer-socket PATH --peer-port NAME]
  *           --scenario NAME[,NAME...]|PREFIX*|all [--repeat N] [--verbose]
+ *   hostile --socket PATH --control CTLSOCK [--port NAME] --flood SECONDS
+ *           [--idle]
  *   hostile --list
  *
  * Runs each scenario against port NAME (default "h") of a running vuswitch,
@@ -11,7 +13,8 @@
  * "broken: REASON", or the bad frame is dropped, counted under the right
  * reason and its buffer given back in the used ring.  The optional peer
  * (port "g") is a well-behaved front end that sends frames to the hostile
- * port, for the scenarios that attack the receive direction.
+ * port, for the scenarios that attack the receive direction.  --flood
+ * runs the flooder of tests/integration/isolation.sh instead (h_flood).
  *
  * Exit status: 0 all passed (or skipped), 1 a scenario failed or the
  * daemon died, 2 usage.  One line per scenario on stdout.  With
@@ -585,6 +588,22 @@ h_memfd(const char *name, uint64_t size)
 
 /* ---- Running scenarios. ---- */
 
+static void
+stop_signals(sigset_t *set)
+{
+    sigemptyset(set);
+    sigaddset(set, SIGINT);
+    sigaddset(set, SIGTERM);
+}
+
+bool
+h_stop_requested(void)
+{
+    sigset_t pending;
+    return !sigpending(&pending) && (sigismember(&pending, SIGINT) == 1
+                                     || sigismember(&pending, SIGTERM) == 1);
+}
+
 static const struct scenario *const tables[] = {
     h_msg_scenarios,
     h_guest_scenarios,
@@ -611,6 +630,8 @@ usage(int status)
            "               [--peer-socket PATH] [--peer-port NAME]\n"
            "               --scenario NAME[,NAME...]|GLOB|all [--repeat N]"
            " [--verbose]\n"
+           "       hostile --socket PATH --control CTLSOCK [--port NAME]\n"
+           "               --flood SECONDS [--idle]\n"
            "       hostile --list\n"
            "A hostile vhost-user front end against a running vuswitch.\n");
     exit(status);
@@ -637,6 +658,8 @@ main(int argc, char *argv[])
         { "control", required_argument, NULL, 'c' },
         { "scenario", required_argument, NULL, 'x' },
         { "repeat", required_argument, NULL, 'r' },
+        { "flood", required_argument, NULL, 'f' },
+        { "idle", no_argument, NULL, 'i' },
         { "list", no_argument, NULL, 'l' },
         { "verbose", no_argument, NULL, 'v' },
         { "help", no_argument, NULL, 'h' },
@@ -644,7 +667,8 @@ main(int argc, char *argv[])
     };
     struct hctx ctx = { .port = "h", .peer_port = "g" };
     const char *spec = NULL;
-    int repeat = 1, c;
+    int repeat = 1, flood = 0, c;
+    bool idle = false;
 
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
@@ -655,13 +679,16 @@ main(int argc, char *argv[])
         case 'c': ctx.control = optarg; break;
         case 'x': spec = optarg; break;
         case 'r': repeat = atoi(optarg); break;
+        case 'f': flood = atoi(optarg); break;
+        case 'i': idle = true; break;
         case 'l': list(); return 0;
         case 'v': ctx.verbose = true; break;
         case 'h': usage(0); break;
         default: usage(2); break;
         }
     }
-    if (!ctx.sock_path || !ctx.control || !spec || repeat < 1) {
+    if (!ctx.sock_path || !ctx.control || (!spec && flood <= 0)
+        || repeat < 1) {
         usage(2);
     }
     signal(SIGPIPE, SIG_IGN);
@@ -679,6 +706,20 @@ main(int argc, char *argv[])
         return 1;
     }
     ctx.n_queue_pairs = info.n_queues ? info.n_queues : 1;
+    if (flood > 0) {
+        sigset_t stop;
+        stop_signals(&stop);
+        sigprocmask(SIG_BLOCK, &stop, NULL);
+        int res = h_flood(&ctx, (unsigned) flood, idle);
+        if (!h_daemon_alive(&ctx)) {
+            printf("FAIL flood: the daemon died\n");
+            return 1;
+        }
+        if (res) {
+            printf("FAIL %s: %s\n", ctx.scenario, ctx.why);
+        }
+        return res ? 1 : 0;
+    }
     if (ctx.peer_path && !find_port(&ctx, ctx.peer_port, &info)) {
         fprintf(stderr, "hostile: the switch has no port %s\n",
                 ctx.peer_port);

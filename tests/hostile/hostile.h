@@ -54,6 +54,20 @@ struct scenario {
 extern const struct scenario h_msg_scenarios[];
 extern const struct scenario h_guest_scenarios[];
 
+/* The flooder of tests/integration/isolation.sh (hostile-guest.c): for
+ * 'seconds', a legitimate device on the port that posts garbage chains at
+ * full speed and kicks, and every second a ring-level violation; each
+ * time the switch must drop the device, and it comes back.  At the end
+ * the switch must have counted every chain it took as dropped, under the
+ * reasons the garbage deserves.  With 'idle', the same device spins
+ * without posting anything (the baseline).  SIGINT or SIGTERM ends it
+ * early, with the same checks (main blocks them: h_stop_requested()).
+ * Prints FLOOD lines; returns 0 or fails. */
+int h_flood(struct hctx *, unsigned seconds, bool idle);
+/* Whether SIGINT or SIGTERM is pending (blocked, so that no wait for a
+ * reply is cut short). */
+bool h_stop_requested(void);
+
 /* ---- Verdicts. ---- */
 
 /* Records why the scenario failed (the first reason wins) and returns -1. */
