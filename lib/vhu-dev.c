@@ -1105,13 +1105,20 @@ vhu_dev_offered_features(const struct vhu_dev *dev)
     return f;
 }
 
+/* QEMU starts the rings of every queue pair the device has, but enables
+ * only those the guest driver uses (min(queue pairs, vCPUs) for Linux at
+ * boot, then whatever `ethtool -L` sets): started alone would count pairs
+ * that carry nothing. */
 unsigned
 vhu_dev_active_queue_pairs(const struct vhu_dev *dev)
 {
-    for (unsigned i = 2 * dev->n_queue_pairs; i > 0; i--) {
-        if (dev->vrings[i - 1].started) {
-            return (i - 1) / 2 + 1;
+    unsigned n = 0;
+    for (unsigned q = 0; q < dev->n_queue_pairs; q++) {
+        const struct vhu_vring *rx = &dev->vrings[VHU_RXQ(q)];
+        const struct vhu_vring *tx = &dev->vrings[VHU_TXQ(q)];
+        if ((rx->started && rx->enabled) || (tx->started && tx->enabled)) {
+            n++;
         }
     }
-    return 0;
+    return n;
 }

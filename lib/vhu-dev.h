@@ -166,8 +166,8 @@ bool vhu_dev_is_connected(const struct vhu_dev *);
  * VHU_F_NET_MQ on a single-queue-pair device. */
 uint64_t vhu_dev_offered_features(const struct vhu_dev *);
 
-/* How many queue pairs the front end set up (highest started ring / 2 +
- * 1), for placement and stats. */
+/* How many queue pairs the front end uses now (a ring of the pair started
+ * and enabled), for stats. */
 unsigned vhu_dev_active_queue_pairs(const struct vhu_dev *);
 
 #endif /* vhu-dev.h */

@@ -944,6 +944,9 @@ test_disconnect_closes_everything(void)
     close(sv[0]);
     close(sv[1]);
     fe_ring_setup(&fe, 2, 0);
+    /* Started but not enabled: the second pair does not count yet. */
+    CU_ASSERT_EQUAL(vhu_dev_active_queue_pairs(&fe.dev), 1);
+    CU_ASSERT_EQUAL(fe_state(&fe, VHU_SET_VRING_ENABLE, 0, 2, 1), 0);
     CU_ASSERT_EQUAL(vhu_dev_active_queue_pairs(&fe.dev), 2);
 
     unsigned q = st.n_quiesce, c = st.n_changed;

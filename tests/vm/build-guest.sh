@@ -10,15 +10,18 @@
 #                    point): QEMU boots it directly, which under TCG saves
 #                    about 6 s of xz decompression per boot
 #   initrd.img       busybox-static + guest-init + the virtio-net/pktgen
-#                    modules, for QEMU guests
+#                    modules + vu-channels (vu-channels.c, built here with
+#                    gcc -static: busybox has no ethtool), for QEMU guests
 #
 # Idempotent and cheap when nothing changed: the kernel is fetched once
 # (`apt-get download` of the exact package linux-image-amd64 depends on,
 # then `dpkg -x`; it is never installed on the host) and the initramfs is
-# rebuilt only when guest-init, this script, the kernel or busybox changed.
+# rebuilt only when guest-init, vu-channels.c, this script, the kernel or
+# busybox changed.
 # Concurrent callers (make check -j) serialise on CACHE_DIR/.lock.
 #
-# Needs: apt-get, dpkg, busybox-static, cpio, gzip, flock (tests/install-deps.sh).
+# Needs: apt-get, dpkg, busybox-static, cpio, gzip, flock, gcc and glibc's
+# static libc.a (libc6-dev) (tests/install-deps.sh).
 # Creating /dev/console in the image needs root; without it the guest's
 # /init reopens the console itself.
 set -euo pipefail
@@ -35,7 +38,7 @@ QEMU_MODULES="virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev
 log() { echo "build-guest: $*" >&2; }
 die() { log "error: $*"; exit 1; }
 
-for tool in apt-cache apt-get dpkg cpio gzip xz flock sha256sum od; do
+for tool in apt-cache apt-get dpkg cpio gzip xz flock sha256sum od gcc; do
     command -v "$tool" >/dev/null || die "$tool not found (run tests/install-deps.sh)"
 done
 [ -x /bin/busybox ] || die "/bin/busybox not found (apt-get install busybox-static)"
@@ -130,6 +133,8 @@ pack_initrd() {
     mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,dev,proc,sys,tmp,run,etc,root,lib/modules}
     cp /bin/busybox "$root/bin/busybox"
     install -m 755 "$here/guest-init" "$root/init"
+    gcc -static -O2 -Wall -Wextra -Werror -o "$root/bin/vu-channels" "$here/vu-channels.c" ||
+        { rm -rf "$root"; die "cannot build vu-channels (needs gcc and libc6-dev)"; }
     for m in "$@"; do
         cp "$moddir/$m.ko" "$root/lib/modules/$m.ko"
     done
@@ -145,7 +150,7 @@ pack_initrd() {
 # What the QEMU initrd is made of; any change rebuilds it.
 stamp() {
     {
-        sha256sum "$here/guest-init" "${BASH_SOURCE[0]}" /bin/busybox
+        sha256sum "$here/guest-init" "$here/vu-channels.c" "${BASH_SOURCE[0]}" /bin/busybox
         cat "$cache/kernel.pkg"
         echo "$*"
     } | sha256sum | cut -d' ' -f1
