@@ -158,3 +158,36 @@ stop_testpmd_loop() {
     rm -f "$T/testpmd.in"
     return 0
 }
+
+# check_conservation_unicast PORT...: for ports that exchanged only
+# unicast frames to learnt MACs among themselves (so every frame one of
+# them took has exactly one destination among them), the frames they took
+# and did not drop equal the copies handed to them, delivered or counted
+# as a tx drop, plus those lost between workers (handoff_lost).  Waits up
+# to 10 s for frames in flight to land, then fails with the numbers.
+_conservation_unicast() {
+    ctl stats --json | python3 -c '
+import json, sys
+s = json.load(sys.stdin)
+ports = {p["name"]: p for p in s["ports"]}
+names = sys.argv[1:]
+taken = sum(ports[n]["rx_packets"] - ports[n]["rx_dropped"] for n in names)
+handed = sum(ports[n]["tx_packets"] + ports[n]["tx_dropped"] for n in names)
+lost = sum(w["handoff_lost"] for w in s["workers"])
+detail = ", ".join("%s rx %d rx_dropped %d tx %d tx_dropped %d"
+                   % (n, ports[n]["rx_packets"], ports[n]["rx_dropped"],
+                      ports[n]["tx_packets"], ports[n]["tx_dropped"])
+                   for n in names)
+print("taken %d, delivered+dropped %d, handoff_lost %d (%s)"
+      % (taken, handed, lost, detail))
+sys.exit(taken != handed + lost)
+' "$@"
+}
+check_conservation_unicast() {
+    local deadline=$((SECONDS + 10)) out
+    until out=$(_conservation_unicast "$@"); do
+        [ "$SECONDS" -lt "$deadline" ] || fail "counters do not conserve: $out"
+        sleep 0.5
+    done
+    vu_log "conservation: $out"
+}
