@@ -152,6 +152,30 @@ vq_begin(struct vq *vq)
     return n;
 }
 
+int
+vq_begin_lazy(struct vq *vq, unsigned want)
+{
+    uint16_t have = vq->avail_idx - vq->last_avail;
+    return have >= want ? have : vq_begin(vq);
+}
+
+/* Re-reads avail.idx when the entries seen so far ran out: returns how
+ * many are available now (0: none), or -VQ_BROKEN. */
+static int
+vq_refresh(struct vq *vq)
+{
+    uint16_t have = vq->avail_idx - vq->last_avail;
+    return have ? have : vq_begin(vq);
+}
+
+void
+vq_prefetch_next(const struct vq *vq)
+{
+    const uint16_t *slot = &vq->avail->ring[vq->last_avail & vq->mask];
+    __builtin_prefetch(slot);
+    __builtin_prefetch(slot + 32);
+}
+
 void
 vq_prefetch(const struct vq *vq, unsigned n)
 {
@@ -421,13 +445,14 @@ enq_give_back(struct vq *vq, uint16_t used_start, uint16_t head)
     vq_push(vq, head, 0);
 }
 
-/* Pops receive chains into 'segs' until they hold 'needed' bytes (one
- * chain without MRG_RXBUF), pushing each with the bytes it will get.
- * Returns the number of chains, or -error with the ring in a state the
- * caller either keeps (bad chain, given back) or rolls back. */
+/* Pops receive chains into 'segs' (at most 'max_segs' pieces) until they
+ * hold 'needed' bytes (one chain without MRG_RXBUF), pushing each with the
+ * bytes it will get.  Returns the number of chains, or -error with the
+ * ring in a state the caller either keeps (bad chain, given back) or rolls
+ * back. */
 static int
 enq_reserve(struct vq *vq, uint64_t needed, struct vq_seg *segs,
-            unsigned *n_segs)
+            unsigned max_segs, unsigned *n_segs)
 {
     uint16_t used_start = vq->used_idx;
     uint64_t have = 0;
@@ -436,10 +461,12 @@ enq_reserve(struct vq *vq, uint64_t needed, struct vq_seg *segs,
 
     while (have < needed) {
         struct vq_chain c;
-        int err = vq_pop(vq, true, segs + n, VQ_MAX_SEGS - n, &c);
-        if (err == -VQ_EMPTY) {
-            return -VQ_NO_BUFS;
-        } else if (err == -VQ_BAD_DESC || err == -VQ_BAD_ADDR) {
+        int err = vq_refresh(vq);
+        if (err <= 0) {
+            return err ? err : -VQ_NO_BUFS;
+        }
+        err = vq_pop(vq, true, segs + n, max_segs - n, &c);
+        if (err == -VQ_BAD_DESC || err == -VQ_BAD_ADDR) {
             enq_give_back(vq, used_start, c.head);
             return err;
         } else if (err) {
@@ -458,19 +485,16 @@ enq_reserve(struct vq *vq, uint64_t needed, struct vq_seg *segs,
 }
 
 int
-vq_enqueue(struct vq *vq, const struct vq_seg *src, unsigned n_src,
-           uint32_t len)
+vq_reserve(struct vq *vq, uint32_t len, struct vq_seg *segs,
+           unsigned max_segs, struct vq_resv *resv)
 {
-    struct vq_seg segs[VQ_MAX_SEGS];
     uint16_t last_avail = vq->last_avail;
     uint16_t used_idx = vq->used_idx;
     uint32_t hdr_size = MIN(vq->hdr_size, VQ_HDR_MAX);
     unsigned n_segs = 0;
 
-    if (vq->last_avail == vq->avail_idx) {
-        return -VQ_NO_BUFS;
-    }
-    int n_chains = enq_reserve(vq, (uint64_t) hdr_size + len, segs, &n_segs);
+    int n_chains = enq_reserve(vq, (uint64_t) hdr_size + len, segs,
+                               MIN(max_segs, VQ_MAX_SEGS), &n_segs);
     if (n_chains < 0) {
         if (n_chains != -VQ_BAD_DESC && n_chains != -VQ_BAD_ADDR) {
             vq->last_avail = last_avail;    /* nothing consumed */
@@ -478,6 +502,19 @@ vq_enqueue(struct vq *vq, const struct vq_seg *src, unsigned n_src,
         }
         return n_chains;
     }
+    resv->segs = segs;
+    resv->n_segs = n_segs;
+    resv->n_chains = n_chains;
+    resv->len = len;
+    return 0;
+}
+
+void
+vq_fill(const struct vq *vq, const struct vq_resv *resv,
+        const struct vq_seg *src, unsigned n_src)
+{
+    uint32_t hdr_size = MIN(vq->hdr_size, VQ_HDR_MAX);
+    uint32_t len = resv->len;
 
     /* The header is written into the byte stream the chains form, so it
      * may straddle pieces (and, with tiny buffers, chains) like Linux
@@ -486,10 +523,20 @@ vq_enqueue(struct vq *vq, const struct vq_seg *src, unsigned n_src,
     uint8_t hdr[VQ_HDR_MAX] = { 0 };
     size_t nb_off = offsetof(struct virtio_net_hdr_mrg_rxbuf, num_buffers);
     if (hdr_size >= sizeof(struct virtio_net_hdr_mrg_rxbuf)) {
-        uint16_t nb = htole16((uint16_t) n_chains);
+        uint16_t nb = htole16(resv->n_chains);
         memcpy(hdr + nb_off, &nb, sizeof nb);
     }
-    struct seg_cursor c = { .seg = segs, .off = 0 };
+
+    /* The common case, one frame piece into one buffer: two copies. */
+    if (likely(n_src == 1 && src[0].len >= len
+               && resv->segs[0].len >= hdr_size + len)) {
+        uint8_t *dst = resv->segs[0].addr;
+        memcpy(dst, hdr, hdr_size);
+        memcpy(dst + hdr_size, src[0].addr, len);
+        return;
+    }
+
+    struct seg_cursor c = { .seg = resv->segs, .off = 0 };
     if (hdr_size) {
         cursor_write(&c, hdr, hdr_size);
     }
@@ -498,7 +545,20 @@ vq_enqueue(struct vq *vq, const struct vq_seg *src, unsigned n_src,
         cursor_write(&c, src[i].addr, n);
         len -= n;
     }
-    return 0;
+}
+
+int
+vq_enqueue(struct vq *vq, const struct vq_seg *src, unsigned n_src,
+           uint32_t len)
+{
+    struct vq_seg segs[VQ_MAX_SEGS];
+    struct vq_resv resv;
+
+    int err = vq_reserve(vq, len, segs, VQ_MAX_SEGS, &resv);
+    if (!err) {
+        vq_fill(vq, &resv, src, n_src);
+    }
+    return err;
 }
 
 uint32_t

@@ -123,6 +123,16 @@ uint16_t vq_get_base(const struct vq *);
  * are available (0..size) or -VQ_BROKEN. */
 int vq_begin(struct vq *);
 
+/* Owner, receive ring: vq_begin() only if fewer than 'want' entries are
+ * left from the last time it read avail.idx.  The guest posts receive
+ * buffers well ahead, so most bursts need not touch the line it keeps
+ * writing (vq_reserve reads it again when what was seen runs out). */
+int vq_begin_lazy(struct vq *, unsigned want);
+
+/* Owner: starts loading the available-ring slots the next burst will read
+ * (a hint, issued at the end of a burst). */
+void vq_prefetch_next(const struct vq *);
+
 /* Owner, after vq_begin: starts loading the descriptors of the next 'n'
  * available chains into the cache, so that walking them does not stall on
  * one cache miss after another (the guest wrote them on another CPU).
@@ -150,9 +160,27 @@ enum vq_notify vq_end(struct vq *);
  * zeroed virtio-net header of hdr_size bytes (num_buffers set when
  * mrg_rxbuf).  Returns 0; -VQ_NO_BUFS or -VQ_TOO_BIG with nothing consumed;
  * -VQ_BAD_DESC / -VQ_BAD_ADDR when a guest buffer was bad (it was returned
- * with length 0 and the frame is dropped); -VQ_BROKEN. */
+ * with length 0 and the frame is dropped); -VQ_BROKEN.
+ *
+ * The same in two steps, for a burst: vq_reserve() takes the buffers for
+ * one frame (same results as vq_enqueue, the pieces go into 'segs', at most
+ * 'max_segs' of them) and vq_fill() copies the frame in.  Reserving the
+ * whole burst first lets the caller start loading the destination buffers
+ * of all frames before the first copy waits for one of them. */
 int vq_enqueue(struct vq *, const struct vq_seg *src, unsigned n_src,
                uint32_t len);
+
+struct vq_resv {
+    struct vq_seg *segs;        /* guest buffers, in order */
+    uint16_t n_segs;
+    uint16_t n_chains;          /* used entries (num_buffers) */
+    uint32_t len;               /* frame bytes, header not included */
+};
+
+int vq_reserve(struct vq *, uint32_t len, struct vq_seg *segs,
+               unsigned max_segs, struct vq_resv *);
+void vq_fill(const struct vq *, const struct vq_resv *,
+             const struct vq_seg *src, unsigned n_src);
 
 /* Copies 'len' bytes starting at byte 'skip' of the pieces 'src' into
  * 'dst'.  Returns the number of bytes copied. */

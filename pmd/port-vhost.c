@@ -3,8 +3,9 @@
  * Control side: the UNIX socket (we listen, or with ",client" we connect
  * and retry every second), one front end at a time, its messages handed to
  * the device state machine (lib/vhu-dev.c).  When a worker finds the
- * device's rings corrupt it sets port->broken; the next tick disconnects
- * the device, logs why, and waits for the front end to come back.
+ * device's rings corrupt, or its memory faulted (a truncated memory file,
+ * see rx_fault), it sets port->broken; the next tick disconnects the
+ * device, logs why, and waits for the front end to come back.
  *
  * Datapath side: rx_burst pops chains from the guest's transmit ring and
  * describes each frame as pieces of guest memory (no copy); tx_burst copies
@@ -16,6 +17,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +29,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "topo.h"
 #include "vhu-dev.h"
 
 struct port_vhost {
@@ -93,6 +96,49 @@ pkt_from_chain(struct pkt *pkt, struct vq_seg *segs, const struct vq_chain *c,
     }
 }
 
+/* Guest memory faults.  A front end that shrinks the file behind its
+ * memory makes our next access there raise SIGBUS; gmem's guard answers
+ * with zeros and counts the fault in the device's map (gmem.h).  A burst
+ * checks that count once, at its end: after a fault the worker marks the
+ * port broken, touches the device's memory no more (no used entries, no
+ * notification: the tick disconnects the device and resets its rings),
+ * and counts one frame of the burst, standing for the access that
+ * faulted, under bad_address.  Which frame's access it was is unknown and
+ * does not matter: the bytes read were zeros, and the device is going.
+ * A fault while copying a frame out of a source guest is seen by that
+ * port's rx_release (the frame went out with zeros in it). */
+
+/* Receive side: the burst shrinks to its first frame, dropped; the chains
+ * behind it are never given back, as if never taken. */
+static unsigned
+rx_fault(struct port *port, struct pkt *pkts, unsigned n)
+{
+    port_mark_broken(port, VQ_BAD_ADDR);
+    if (!n) {
+        return 0;
+    }
+    pkts[0].drop = PKT_DROP(DROP_BAD_ADDRESS);
+    pkts[0].n_segs = 0;
+    pkts[0].len = 0;
+    return 1;
+}
+
+/* Transmit side: nothing of the burst is published, so none of the 'n'
+ * frames reached the guest: the first one it took counts as the fault,
+ * the others as port_down. */
+static void
+tx_fault(struct port *port, uint16_t *results, unsigned n)
+{
+    uint16_t drop = PKT_DROP(DROP_BAD_ADDRESS);
+    port_mark_broken(port, VQ_BAD_ADDR);
+    for (unsigned i = 0; i < n; i++) {
+        if (!results[i]) {
+            results[i] = drop;
+            drop = PKT_DROP(DROP_PORT_DOWN);
+        }
+    }
+}
+
 /* Three passes, so that the cache misses on memory the guest just wrote
  * on another CPU overlap instead of queueing up: prefetch the descriptors,
  * walk the chains (and prefetch each frame's first bytes), then read the
@@ -120,7 +166,12 @@ vhost_rx_burst(struct port *port, unsigned qid, struct pkt *pkts, unsigned n,
         if (likely(!err)) {
             pkts[i].drop = 0;
             used += chains[i].n_segs;
+            /* A small frame behind its header often ends in a second
+             * cache line; ask for both. */
             __builtin_prefetch(pkts[i].segs[0].addr);
+            if (pkts[i].segs[0].len > 64) {
+                __builtin_prefetch(pkts[i].segs[0].addr + 64);
+            }
         } else if (err == -VQ_BAD_DESC || err == -VQ_BAD_ADDR) {
             pkts[i].drop = drop_of_vq_err(-err);
         } else {
@@ -138,6 +189,9 @@ vhost_rx_burst(struct port *port, unsigned qid, struct pkt *pkts, unsigned n,
             pkts[j].n_segs = 0;
             pkts[j].len = 0;
         }
+    }
+    if (unlikely(gmem_faults(vq->mem))) {
+        return rx_fault(port, pkts, i);
     }
     return i;
 }
@@ -157,40 +211,83 @@ vhost_rx_release(struct port *port, unsigned qid, struct pkt *pkts,
                  unsigned n, struct stats_dir *dir)
 {
     struct vq *vq = &port_vhost_cast(port)->dev.vrings[VHU_TXQ(qid)].vq;
+    if (unlikely(gmem_faults(vq->mem))) {
+        port_mark_broken(port, VQ_BAD_ADDR);
+        return;
+    }
     for (unsigned i = 0; i < n; i++) {
         vq_push(vq, (uint16_t) pkts[i].cookie, 0);
     }
     count_notify(dir, vq_end(vq));
 }
 
+/* Copies the frames reserved so far, then forgets them. */
+static void
+tx_fill(const struct vq *vq, struct pkt *const *pkts, const uint16_t *idx,
+        const struct vq_resv *resv, unsigned n)
+{
+    for (unsigned k = 0; k < n; k++) {
+        const struct pkt *pkt = pkts[idx[k]];
+        vq_fill(vq, &resv[k], pkt->segs, pkt->n_segs);
+    }
+}
+
+/* Two passes, for the same reason as vhost_rx_burst: reserve the guest's
+ * receive buffers for every frame of the burst (walking descriptors that
+ * vq_prefetch already asked for) and start loading each buffer for
+ * writing; then copy the frames in, by which time the buffers are on
+ * their way. */
 static void
 vhost_tx_burst(struct port *port, unsigned qid, struct pkt *const *pkts,
                unsigned n, uint16_t *results, struct stats_dir *dir)
 {
     struct vq *vq = &port_vhost_cast(port)->dev.vrings[VHU_RXQ(qid)].vq;
-    int avail = vq_begin(vq);
     unsigned i = 0;
+    if (unlikely(gmem_faults(vq->mem))) {
+        port_mark_broken(port, VQ_BAD_ADDR);
+        goto out_down;
+    }
+    int avail = vq_begin_lazy(vq, n);
     if (unlikely(avail < 0)) {
         port_mark_broken(port, -avail);
         goto out_down;
     }
     vq_prefetch(vq, MIN(n, (unsigned) avail));
 
+    struct vq_seg pool[PORT_SEG_POOL];
+    struct vq_resv resv[PORT_BURST];
+    uint16_t idx[PORT_BURST];
+    unsigned used = 0, n_resv = 0;
     for (; i < n; i++) {
         const struct pkt *pkt = pkts[i];
         if (unlikely(pkt->len > port->max_frame)) {
             results[i] = PKT_DROP(DROP_MTU_EXCEEDED);
             continue;
         }
-        int err = vq_enqueue(vq, pkt->segs, pkt->n_segs, pkt->len);
+        if (unlikely(PORT_SEG_POOL - used < PORT_MAX_CHAIN_SEGS)) {
+            tx_fill(vq, pkts, idx, resv, n_resv);
+            used = n_resv = 0;
+        }
+        int err = vq_reserve(vq, pkt->len, pool + used, PORT_MAX_CHAIN_SEGS,
+                             &resv[n_resv]);
         results[i] = err ? drop_of_vq_err(-err) : 0;
-        if (unlikely(err == -VQ_BROKEN)) {
+        if (likely(!err)) {
+            __builtin_prefetch(resv[n_resv].segs[0].addr, 1);
+            used += resv[n_resv].n_segs;
+            idx[n_resv++] = (uint16_t) i;
+        } else if (unlikely(err == -VQ_BROKEN)) {
             port_mark_broken(port, VQ_BROKEN);
             i++;
             break;
         }
     }
+    tx_fill(vq, pkts, idx, resv, n_resv);
+    if (unlikely(gmem_faults(vq->mem))) {
+        tx_fault(port, results, i);
+        goto out_down;
+    }
     count_notify(dir, vq_end(vq));
+    vq_prefetch_next(vq);
 
 out_down:
     for (; i < n; i++) {
@@ -235,7 +332,10 @@ static const struct vhu_dev_ops vhost_dev_ops = {
     .rarp = vhost_rarp,
 };
 
-/* Drops the front end (if any).  'why' is NULL for an orderly hang-up. */
+/* Drops the front end (if any).  'why' is NULL for an orderly hang-up.
+ * A front end whose memory faulted (see rx_fault) is reported as such
+ * whatever else happened, even if it hung up first: that is what the user
+ * must learn. */
 static void
 vhost_drop_connection(struct port_vhost *pv, const char *why)
 {
@@ -244,6 +344,13 @@ vhost_drop_connection(struct port_vhost *pv, const char *why)
         return;
     }
     port->env->unwatch(port->env, &pv->conn_watch);
+    char fault[96];
+    uint64_t faults = gmem_faults(&pv->dev.mem);
+    if (faults) {
+        snprintf(fault, sizeof fault, "guest memory fault (%" PRIu64
+                 " SIGBUS; memory file truncated?)", faults);
+        why = fault;
+    }
     if (why) {
         VLOG_WARN("port %s: disconnecting front end: %s", port->name, why);
         if (why != pv->dev.broken) {    /* no copy onto itself */
@@ -257,6 +364,7 @@ vhost_drop_connection(struct port_vhost *pv, const char *why)
     memcpy(keep, pv->dev.broken, sizeof keep);
     vhu_dev_disconnect(&pv->dev);
     memcpy(pv->dev.broken, keep, sizeof keep);
+    gmem_reset_faults(&pv->dev.mem);    /* unmapped: the next one is new */
     WRITE_ONCE(port->broken, 0);
     pv->next_connect_ms = now_ms() + 1000;
     port->env->changed(port->env, port);
@@ -272,6 +380,10 @@ vhost_conn_readable(struct port_watch *w, uint32_t events)
     } else if (err) {
         vhost_drop_connection(pv, pv->dev.broken[0] ? pv->dev.broken
                                                     : strerror(-err));
+    } else if (unlikely(gmem_faults(&pv->dev.mem))) {
+        /* We fault here too (starting a ring writes its used flags): drop
+         * the device before a worker polls the ring. */
+        vhost_drop_connection(pv, "guest memory fault");
     }
 }
 
@@ -442,7 +554,7 @@ vhost_tick(struct port *port)
     struct port_vhost *pv = port_vhost_cast(port);
     vhost_count_kicks(pv);
     uint32_t broken = READ_ONCE(port->broken);
-    if (broken) {
+    if (broken || gmem_faults(&pv->dev.mem)) {
         vhost_drop_connection(pv, broken - 1 == VQ_BROKEN
                                   ? "guest ring corrupt (index out of range)"
                                   : "guest ring corrupt");
@@ -529,6 +641,12 @@ vhost_describe(const struct port *port, struct stats_port_info *info)
     }
 }
 
+static int
+vhost_mem_node(const struct port *port)
+{
+    return topo_node_of_gmem(&port_vhost_cast(port)->dev.mem);
+}
+
 const struct port_class port_vhost_class = {
     .type = "vhost",
     .rx_burst = vhost_rx_burst,
@@ -539,6 +657,7 @@ const struct port_class port_vhost_class = {
     .describe = vhost_describe,
     .queue_state = vhost_queue_state,
     .tick = vhost_tick,
+    .mem_node = vhost_mem_node,
 };
 
 struct port *

@@ -49,6 +49,15 @@
  * handoff and moved by the consumer into the egress queue's tx drops
  * (dst_ring_full), so that every counter keeps a single writer.
  *
+ * Misbehaving queues.  A receive queue whose whole burst was frames its
+ * port marked bad (a guest flooding garbage descriptors) is skipped for the
+ * next few passes, twice as many after each such burst (up to
+ * BAD_BACKOFF_MAX), and polled normally again after a burst with one good
+ * frame in it.  Rejecting garbage costs more than forwarding a frame, so
+ * without this a flooding guest would take the worker from the others.
+ * Nothing is lost: its frames wait in its own ring and are counted when
+ * taken.
+ *
  * Counters are plain single-writer stores into the stats segment. */
 #include <config.h>
 #include "worker.h"
@@ -89,6 +98,11 @@ struct worker {
     struct handoff *from[STATS_MAX_WORKERS];    /* we consume */
     bool handoff_pending[STATS_MAX_WORKERS];    /* to[i] needs a publish */
 
+    /* Per receive queue of conf, reset with it: passes to skip, and the
+     * skip after the next all-bad burst (see the top of this file). */
+    uint8_t skip[WORKER_MAX_RXQS];
+    uint8_t backoff[WORKER_MAX_RXQS];
+
     struct pkt pkts[PORT_BURST];
     struct pkt hpkts[PORT_BURST];
     struct vq_seg hsegs[PORT_BURST];
@@ -108,6 +122,8 @@ struct handoff {
     uint64_t lost_seen[STATS_MAX_PORTS]; /* consumer: already counted */
     uint64_t lost_total_seen;           /* consumer */
 };
+
+#define BAD_BACKOFF_MAX 128        /* passes a garbage queue sits out */
 
 #define HANDOFF_SLOTS 512
 #define HANDOFF_MAX_FRAME (VU_MAX_MTU + 18)
@@ -299,9 +315,11 @@ transmit(struct worker *w, const struct worker_conf *conf, uint16_t dst,
     }
 }
 
+/* Moves one burst from 'rxq'; returns the number of frames and sets
+ * '*n_bad' to how many of them the port marked bad. */
 static unsigned
 worker_forward(struct worker *w, const struct worker_conf *conf,
-               const struct worker_rxq *rxq, uint32_t now)
+               const struct worker_rxq *rxq, uint32_t now, unsigned *n_bad)
 {
     struct port *in = rxq->port;
     unsigned n = in->class->rx_burst(in, rxq->qid, w->pkts, PORT_BURST,
@@ -318,9 +336,11 @@ worker_forward(struct worker *w, const struct worker_conf *conf,
     uint16_t dsts[STATS_MAX_PORTS];
     unsigned n_dsts = 0;
     uint64_t bytes = 0;
+    unsigned bad = 0;
     for (unsigned i = 0; i < n; i++) {
         struct pkt *pkt = &w->pkts[i];
         bytes += pkt->len;
+        bad += pkt->drop != 0;
         uint16_t drop = classify(w, conf, rxq, pkt, now, dsts, &n_dsts);
         if (unlikely(drop)) {
             counter_add(&rs->drops[drop - 1], 1);
@@ -341,6 +361,27 @@ worker_forward(struct worker *w, const struct worker_conf *conf,
         }
     }
     in->class->rx_release(in, rxq->qid, w->pkts, n, rs);
+    *n_bad = bad;
+    return n;
+}
+
+/* Polls receive queue 'i' of 'conf' unless it sits out a penalty. */
+static unsigned
+poll_rxq(struct worker *w, const struct worker_conf *conf, unsigned i,
+         uint32_t now)
+{
+    if (unlikely(w->skip[i])) {
+        w->skip[i]--;
+        return 0;
+    }
+    unsigned n_bad = 0;
+    unsigned n = worker_forward(w, conf, &conf->rxqs[i], now, &n_bad);
+    if (unlikely(n && n_bad == n)) {
+        w->skip[i] = w->backoff[i];
+        w->backoff[i] = MIN(2 * w->backoff[i] + 1, BAD_BACKOFF_MAX);
+    } else if (n) {
+        w->backoff[i] = 0;
+    }
     return n;
 }
 
@@ -429,6 +470,8 @@ adopt_conf(struct worker *w)
     uint64_t req = LOAD_ACQUIRE(w->req_seq);
     if (unlikely(req != w->ack_seq)) {
         w->conf = READ_ONCE(w->pending);
+        memset(w->skip, 0, sizeof w->skip);
+        memset(w->backoff, 0, sizeof w->backoff);
         STORE_RELEASE(w->ack_seq, req);
     }
 }
@@ -441,9 +484,8 @@ worker_poll_once(struct worker *w)
     uint32_t now = READ_ONCE(*w->clock_sec);
     unsigned frames = 0;
     for (unsigned i = 0; i < conf->n_rxqs; i++) {
-        const struct worker_rxq *rxq = &conf->rxqs[i];
-        if (likely(!READ_ONCE(rxq->port->broken))) {
-            frames += worker_forward(w, conf, rxq, now);
+        if (likely(!READ_ONCE(conf->rxqs[i].port->broken))) {
+            frames += poll_rxq(w, conf, i, now);
         }
     }
     for (unsigned i = 0; i < w->n_workers; i++) {
