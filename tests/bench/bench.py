@@ -22,6 +22,22 @@ computed from runs in the same state when there are such pairs.
 Output: a table, then one line per size:
   RATIO size=N vuswitch_mpps=X dpdk_mpps=Y ratio=X/Y cycles_per_frame=C
 and the resident memory of vuswitch with 2 and 16 ports.
+
+--stats-cost adds what a stats reader polling every 10 ms costs the
+datapath (see stats_cost() and BENCHMARKS.md), one line:
+  STATS_READ_COST size=64 ... ratio=R ...
+(`--runs 0 --stats-cost` measures only that.)
+
+--isolation adds vupktgen's full-speed rate A -> B with and without a
+garbage flood on a third port (tests/hostile/hostile --flood), A B A B
+(at least two pairs), one line:
+  ISOLATION pair_mpps_without=X pair_mpps_with=Y ratio=Y/X state=...
+
+Always, from guests.py: the CPU use of an idle switch (two front ends
+connected, no traffic), and, unless --guests 0, 2 and 4 QEMU guests
+sending to each other with kernel pktgen (--guests 2,4), one line each:
+  IDLE control_thread_cpu_pct=X worker_cpu_pct=Y ...
+  GUESTS n=N forwarded_mpps=X dropped=D busy_pct=B cycles_per_frame=C ...
 """
 import argparse
 import json
@@ -34,6 +50,8 @@ import subprocess
 import sys
 import tempfile
 import time
+
+import guests       # tests/bench/guests.py: idle switch, pktgen guests
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -127,7 +145,7 @@ class Bench:
         return w["frames"], w["busy_cycles"], w["idle_cycles"]
 
     # ---- one run -----------------------------------------------------------
-    def run(self, kind, size, reader=False):
+    def run(self, kind, size):
         a = os.path.join(self.tmp, "a.sock")
         b = os.path.join(self.tmp, "b.sock")
         for s in (a, b):
@@ -149,20 +167,11 @@ class Bench:
         time.sleep(3)
         self.cmd(gen, "start tx_first")
         time.sleep(1)
-        watcher = None
-        if reader:
-            # What a user watching the counters costs the datapath: the CLI
-            # maps the stats segment and reads every counter every 10 ms.
-            watcher = self.start([self.ctl, "--control",
-                                  os.path.join(self.tmp, "ctl.sock"), "stats",
-                                  "--json", "--watch", "0.01"], "watch.log")
         c0 = self.vu_counters() if kind == "vuswitch" else None
         for _ in range(self.a.seconds):
             time.sleep(1)
             self.cmd(gen, "show port stats all")
         c1 = self.vu_counters() if kind == "vuswitch" else None
-        if watcher:
-            self.stop(watcher)
         self.cmd(gen, "quit")
         self.stop(gen)
         self.stop(sw)
@@ -214,6 +223,184 @@ class Bench:
                 "p99": lat.get("p99", 0) / 1e3, "state": label(before, after),
                 "handoff": (before, after)}
 
+    # ---- what reading the stats costs the datapath ----------------------
+    def vu_snapshot(self):
+        """Time, the worker's frames, busy cycles and bursts that did work,
+        frames delivered to port b: one read of the counters."""
+        out = subprocess.run([self.ctl, "--control",
+                              os.path.join(self.tmp, "ctl.sock"),
+                              "stats", "--json"], capture_output=True,
+                             text=True).stdout
+        d = json.loads(out)
+        w = d["workers"][0]
+        b = [p for p in d["ports"] if p["name"] == "b"][0]
+        return (time.monotonic(), w["frames"], w["busy_cycles"], w["bursts"],
+                b["tx_packets"])
+
+    def start_reader(self):
+        """What a user watching the counters runs: vuswitchctl maps the
+        stats segment and reads every counter every 10 ms.  It shares CPU 0
+        with the generator, so the worker keeps CPU 1 to itself and what
+        the reader can change there is the cache traffic its reads cause
+        (the counters' lines bouncing to CPU 0 and back)."""
+        p = subprocess.Popen(["taskset", "-c", "0", self.ctl, "--control",
+                              os.path.join(self.tmp, "ctl.sock"), "stats",
+                              "--json", "--watch", "0.01"],
+                             stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL, start_new_session=True)
+        self.procs.append(p)
+        return p
+
+    @staticmethod
+    def cpu_seconds(p):
+        f = open("/proc/%d/stat" % p.pid).read().rsplit(")", 1)[1].split()
+        return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+
+    def stats_cost_phase(self, size, rate, pairs, interval):
+        """vupktgen sends A -> B at 'rate' frames/s (None: full speed) on
+        CPU 0 through one vuswitch worker on CPU 1; meanwhile intervals
+        without and with a reader alternate, A B B A A B ..., so that a
+        drift in the machine's speed falls on both alike.  Returns one
+        sample per interval and the machine state around the phase."""
+        a = os.path.join(self.tmp, "a.sock")
+        b = os.path.join(self.tmp, "b.sock")
+        for s in (a, b):
+            if os.path.exists(s):
+                os.unlink(s)
+        before = self.handoff()
+        sw = self.start_switch("vuswitch", a, b, size)
+        gen = [os.path.join(self.a.builddir, "tools/vupktgen"), "--port", a,
+               "--port", b, "--cpu", "0", "--size", str(size),
+               "--rx-ring-size", "8192", "--json", "--interval", "0",
+               "--duration", str(int(pairs * 2 * (interval + 1) + 60))]
+        gen += ["--rate", str(int(rate))] if rate else []
+        g = self.start(gen, "stats-cost-gen.log")
+        deadline = time.monotonic() + 30
+        while self.vu_snapshot()[4] == 0:
+            if time.monotonic() > deadline or g.poll() is not None:
+                raise RuntimeError("stats cost: no traffic from vupktgen")
+            time.sleep(0.2)
+        time.sleep(1)
+        samples = []
+        for i in range(pairs):
+            for reader in ((False, True) if i % 2 == 0 else (True, False)):
+                r = self.start_reader() if reader else None
+                time.sleep(0.2)         # it has mapped the segment
+                t0, f0, c0, b0, d0 = self.vu_snapshot()
+                cpu0 = self.cpu_seconds(r) if r else 0
+                time.sleep(interval)
+                t1, f1, c1, b1, d1 = self.vu_snapshot()
+                cpu1 = self.cpu_seconds(r) if r else 0
+                if r:
+                    self.stop(r)
+                frames = f1 - f0
+                samples.append({
+                    "reader": reader,
+                    "cpf": (c1 - c0) / frames if frames else float("nan"),
+                    # Fewer frames per burst cost more cycles each: the
+                    # load must have the same shape both ways.
+                    "fpb": frames / (b1 - b0) if b1 > b0 else float("nan"),
+                    "mpps": (d1 - d0) / (t1 - t0) / 1e6,
+                    "reader_cpu": (cpu1 - cpu0) / (t1 - t0)})
+                print("stats-cost %s reader=%s %.3f Mpps delivered  %.1f cycles/frame  %.1f frames/burst"
+                      % ("rate=%.2fM" % (rate / 1e6) if rate else "full-speed",
+                         "yes" if reader else "no ", samples[-1]["mpps"],
+                         samples[-1]["cpf"], samples[-1]["fpb"]), flush=True)
+        self.stop(g)        # SIGINT: it stops sending and reports
+        self.stop(sw)
+        after = self.handoff()
+        sh("rm -f /dev/hugepages/vubench*")
+        return samples, label(before, after), (before, after)
+
+    def stats_cost(self, pairs, size=64):
+        """What a stats reader polling every 10 ms costs the datapath: the
+        worker's busy cycles per frame with and without the reader, at a
+        fixed offered rate the generator sustains with room to spare (half
+        its full-speed rate), so that the reader, which shares the
+        generator's CPU, does not change the load the worker sees.  Also
+        the delivered rate both ways, at that rate and at full speed."""
+        full, full_state, full_ho = self.stats_cost_phase(
+            size, None, max(2, pairs // 4), STATS_COST_INTERVAL)
+        best = max(s["mpps"] for s in full if not s["reader"])
+        fixed, state, ho = self.stats_cost_phase(
+            size, best * 1e6 / 2, pairs, STATS_COST_INTERVAL)
+        return {"full": full, "full_state": full_state, "full_handoff": full_ho,
+                "fixed": fixed, "state": state, "handoff": ho,
+                "rate": best / 2, "size": size}
+
+    # ---- isolation: a garbage flood next to a forwarding pair -----------
+    def isolation_run(self, flood, size=64):
+        """vupktgen A -> B at full speed (CPU 0) through one vuswitch worker
+        (CPU 1) while port h gets the hostile flooder (flood=True: garbage
+        chains at full speed, a kick per burst, the device broken and back
+        every second) or its idle twin (the same device, spinning without
+        posting).  Both share CPU 0 with the generator: the worker keeps
+        its CPU, and the twin makes the generator's share of CPU 0 the same
+        in both arms.  Returns the best 1-s rate b received."""
+        a, b, h = (os.path.join(self.tmp, n + ".sock") for n in "abh")
+        ctl = os.path.join(self.tmp, "ctl.sock")
+        for s in (a, b, h):
+            if os.path.exists(s):
+                os.unlink(s)
+        before = self.handoff()
+        sw = self.start([self.vuswitch, "--cores", "1", "--control", ctl,
+                         "--port", "a=vhost:" + a, "--port", "b=vhost:" + b,
+                         "--port", "h=vhost:" + h], "vuswitch.log")
+        self.wait_sockets([a, b, h], sw)
+        fl = self.start(["taskset", "-c", "0", self.hostile, "--socket", h,
+                         "--port", "h", "--control", ctl, "--flood", "600"]
+                        + ([] if flood else ["--idle"]), "flood.log")
+        deadline = time.monotonic() + 30
+        while not self.h_busy(ctl, flood):
+            if time.monotonic() > deadline or fl.poll() is not None:
+                raise RuntimeError("isolation: the flooder did not start")
+            time.sleep(0.2)
+        c0 = self.vu_counters()
+        gen = subprocess.run([os.path.join(self.a.builddir, "tools/vupktgen"),
+                              "--port", a, "--port", b, "--cpu", "0",
+                              "--size", str(size), "--rx-ring-size", "8192",
+                              "--duration", str(self.a.seconds), "--json"],
+                             capture_output=True, text=True).stdout
+        c1 = self.vu_counters()
+        self.stop(fl, signal.SIGTERM, 30)
+        self.stop(sw, signal.SIGTERM)
+        after = self.handoff()
+        log = open(os.path.join(self.tmp, "flood.log")).read()
+        m = re.search(r"chains_per_s=(\d+)", log)
+        # The worker's cost of an item: a frame, or a garbage chain.
+        items = c1[0] - c0[0]
+        return {"mpps": json.loads(gen or "{}").get("best_rx_pps", 0) / 1e6,
+                "cpi": (c1[1] - c0[1]) / items if items else float("nan"),
+                "flood": flood, "garbage_mpps": int(m.group(1)) / 1e6 if m else 0,
+                "verdict": "FAIL" not in log, "state": label(before, after),
+                "handoff": (before, after)}
+
+    def h_busy(self, ctl, flood):
+        """The flood has reached the switch / the idle twin's device is up."""
+        out = subprocess.run([self.ctl, "--control", ctl, "stats", "--json"],
+                             capture_output=True, text=True).stdout
+        h = [p for p in json.loads(out or '{"ports": []}')["ports"]
+             if p["name"] == "h"]
+        return h and (h[0]["rx_packets"] > 0 if flood else h[0]["state"] == "up")
+
+    def isolation(self, pairs):
+        """A B A B ...: without the flood (idle twin), with it."""
+        self.hostile = os.path.join(self.a.builddir, "tests/hostile/hostile")
+        if not os.access(self.hostile, os.X_OK):
+            sh("make -C %s tests/hostile/hostile >/dev/null" % self.a.builddir)
+        runs = []
+        for _ in range(pairs):
+            for flood in (False, True):
+                r = self.isolation_run(flood)
+                runs.append(r)
+                print("isolation flood=%-3s %.2f Mpps a->b  garbage %.3f Mchains/s  "
+                      "%.0f worker cycles/item  flooder verdict %s  "
+                      "state=%s (handoff %d/%d ns)"
+                      % ("yes" if flood else "no", r["mpps"], r["garbage_mpps"],
+                         r["cpi"], "ok" if r["verdict"] else "FAIL", r["state"],
+                         r["handoff"][0], r["handoff"][1]), flush=True)
+        return runs
+
     def rss(self, n_ports):
         argv = [self.vuswitch, "--cores", "1", "--control",
                 os.path.join(self.tmp, "rss.sock")]
@@ -240,6 +427,72 @@ def jumbo_args(size):
     return ["--max-pkt-len=%d" % (size + 64), "--mbuf-size=%d" % (size + 512)]
 
 
+STATS_COST_INTERVAL = 1.5      # seconds per interval, with or without reader
+
+
+def median_of(samples, key, reader):
+    return statistics.median(s[key] for s in samples if s["reader"] == reader)
+
+
+def print_stats_cost(c):
+    """STATS_READ_COST: cycles per frame with / without reader (ratio of the
+    medians, and the median and quartiles of the ratios within each pair of
+    adjacent intervals, which a change of machine state between pairs does
+    not move: the quartiles show how fine a difference this run can
+    resolve), frames per burst both ways (the same load shape), delivered
+    rates, the reader's own CPU use."""
+    nan = float("nan")
+    fixed, full = c["fixed"], c["full"]
+    without, with_ = median_of(fixed, "cpf", False), median_of(fixed, "cpf", True)
+    pair_ratios = []
+    for i in range(0, len(fixed) - 1, 2):
+        x, y = fixed[i], fixed[i + 1]
+        w, wo = (x, y) if x["reader"] else (y, x)
+        pair_ratios.append(w["cpf"] / wo["cpf"])
+    q = statistics.quantiles(pair_ratios, n=4) if len(pair_ratios) > 1 else [nan, nan, nan]
+    print("STATS_READ_COST size=%d rate_mpps=%.3f cycles_per_frame=%.1f/%.1f "
+          "ratio=%.4f pair_ratio=%.4f pair_ratio_iqr=%.4f..%.4f "
+          "frames_per_burst=%.1f/%.1f delivered_mpps=%.3f/%.3f "
+          "full_speed_mpps=%.3f/%.3f full_speed_cycles_per_frame=%.1f/%.1f "
+          "reader_cpu=%.1f%% intervals=%d state=%s (handoff %d/%d ns) "
+          "full_speed_state=%s (handoff %d/%d ns)  [with/without reader]"
+          % (c["size"], c["rate"], with_, without, with_ / without,
+             statistics.median(pair_ratios), q[0], q[2],
+             median_of(fixed, "fpb", True), median_of(fixed, "fpb", False),
+             median_of(fixed, "mpps", True), median_of(fixed, "mpps", False),
+             max(s["mpps"] for s in full if s["reader"]),
+             max(s["mpps"] for s in full if not s["reader"]),
+             median_of(full, "cpf", True), median_of(full, "cpf", False),
+             100 * median_of(fixed, "reader_cpu", True), len(fixed),
+             c["state"], c["handoff"][0], c["handoff"][1],
+             c["full_state"], c["full_handoff"][0], c["full_handoff"][1]))
+
+
+def print_isolation(runs):
+    """ISOLATION: the pair's best rate with the flood over its best rate
+    without, from runs in the same machine state when there are such; and
+    the worker's median cycles per item (a frame, or a garbage chain) with
+    and without: about equal means the flood costs the pair only the share
+    of the worker that any busy third port would take."""
+    for st in ("fast", "slow", None):
+        x = [r["mpps"] for r in runs if not r["flood"] and st in (None, r["state"])]
+        y = [r["mpps"] for r in runs if r["flood"] and st in (None, r["state"])]
+        if x and y:
+            break
+    x, y = max(x), max(y)
+    cpi = lambda flood: statistics.median(r["cpi"] for r in runs
+                                          if r["flood"] == flood)
+    print("ISOLATION pair_mpps_without=%.2f pair_mpps_with=%.2f ratio=%.3f "
+          "state=%s cycles_per_item=%.0f/%.0f (with/without) runs=%s "
+          "garbage_mchains_per_s=%.3f flooder_verdicts=%s"
+          % (x, y, y / x if x else float("nan"), st or "mixed",
+             cpi(True), cpi(False),
+             ",".join("%s:%s" % ("with" if r["flood"] else "without", r["state"])
+                      for r in runs),
+             max(r["garbage_mpps"] for r in runs),
+             "ok" if all(r["verdict"] for r in runs) else "FAIL"))
+
+
 def label(before, after):
     fast = lambda ns: 0 < ns < 80
     if fast(before) and fast(after):
@@ -257,6 +510,16 @@ def main():
     ap.add_argument("--seconds", type=int, default=6)
     ap.add_argument("--stats-cost", action="store_true",
                     help="also measure a stats reader polling every 10 ms")
+    ap.add_argument("--stats-cost-pairs", type=int, default=12,
+                    help="interval pairs without/with the reader (%.1f s each)"
+                    % STATS_COST_INTERVAL)
+    ap.add_argument("--isolation", action="store_true",
+                    help="also measure the pair's rate next to a garbage flood")
+    ap.add_argument("--guests", default="2,4",
+                    help="QEMU guest counts for the pktgen-guest benchmark "
+                    "(0: skip it; the idle measurement always runs)")
+    ap.add_argument("--guest-seconds", type=int, default=12,
+                    help="measured interval of each pktgen-guest run")
     args = ap.parse_args()
     if os.geteuid() != 0:
         sys.exit("bench: needs root (hugepages, testpmd)")
@@ -273,14 +536,8 @@ def main():
                     print("run size=%d %-8s %.2f Mpps  %.0f cycles/frame  state=%s (handoff %d/%d ns)"
                           % (size, kind, res["mpps"], res["cpf"], res["state"],
                              res["handoff"][0], res["handoff"][1]), flush=True)
-        reads = {}
-        if args.stats_cost:
-            for r in range(args.runs):
-                for reader in (False, True):
-                    res = b.run("vuswitch", 64, reader)
-                    reads.setdefault(reader, []).append(res)
-                    print("run size=64 vuswitch stats reader every 10 ms: %s  %.2f Mpps  %.0f cycles/frame  state=%s"
-                          % ("yes" if reader else "no ", res["mpps"], res["cpf"], res["state"]), flush=True)
+        cost = b.stats_cost(args.stats_cost_pairs) if args.stats_cost else None
+        iso = b.isolation(max(2, args.runs)) if args.isolation else None
         gen_results = {}
         for size in [int(s) for s in args.sizes.split(",")]:
             for r in range(args.runs):
@@ -292,6 +549,8 @@ def main():
                              res["state"], res["handoff"][0], res["handoff"][1]),
                           flush=True)
         rss2, rss16 = b.rss(2), b.rss(16)
+        with_guests = guests.run(b, [int(n) for n in args.guests.split(",")],
+                                 args.guest_seconds, label)
     finally:
         b.cleanup()
 
@@ -329,15 +588,13 @@ def main():
               % (size, x, y, x / y if y else float("nan"),
                  med(vu, "p50"), med(dp, "p50"), med(vu, "p99"), med(dp, "p99"),
                  ",".join(r["state"] for r in vu), ",".join(r["state"] for r in dp)))
-    if reads:
-        x = max(r["mpps"] for r in reads[True])
-        y = max(r["mpps"] for r in reads[False])
-        print("STATS_READ_COST size=64 with_reader_mpps=%.2f without_mpps=%.2f ratio=%.3f states=%s/%s"
-              % (x, y, x / y if y else float("nan"),
-                 ",".join(r["state"] for r in reads[True]),
-                 ",".join(r["state"] for r in reads[False])))
+    if cost:
+        print_stats_cost(cost)
+    if iso:
+        print_isolation(iso)
     print("MEMORY vuswitch_rss_kib ports=2: %d ports=16: %d (no front end connected: no guest memory mapped)"
           % (rss2, rss16))
+    guests.report(with_guests)
 
 
 if __name__ == "__main__":
