@@ -1,7 +1,10 @@
 /* hostile.h -- the scripted hostile vhost-user front end (issue 6): the
  * harness that scenarios share.  hostile.c holds main, the connection,
  * stats and verdict helpers; hostile-msg.c the message-level scenarios;
- * hostile-guest.c the guest-memory-level ones.
+ * hostile-guest.c the hostile guest (its memory and rings, hg_*), the
+ * per-chain scenarios and the table of all guest-level ones;
+ * hostile-fds.c the scenarios with file descriptors that misbehave once
+ * handed over; hostile-load.c GET_VRING_BASE under load and the flooder.
  *
  * A scenario runs against one port of a live vuswitch (--socket, --port),
  * each in a fresh connection, and returns 0 (pass), -1 (fail, with
@@ -15,6 +18,7 @@
 #ifndef VU_HOSTILE_H
 #define VU_HOSTILE_H 1
 
+#include <linux/virtio_ring.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -54,7 +58,7 @@ struct scenario {
 extern const struct scenario h_msg_scenarios[];
 extern const struct scenario h_guest_scenarios[];
 
-/* The flooder of tests/integration/isolation.sh (hostile-guest.c): for
+/* The flooder of tests/integration/isolation.sh (hostile-load.c): for
  * 'seconds', a legitimate device on the port that posts garbage chains at
  * full speed and kicks, and every second a ring-level violation; each
  * time the switch must drop the device, and it comes back.  At the end
@@ -141,5 +145,136 @@ int h_memfd(const char *name, uint64_t size);
 
 uint64_t h_now_ms(void);
 void h_sleep_ms(unsigned ms);
+
+/* ---- The hostile guest (hostile-guest.c). ----
+ *
+ * A legitimate front end set up over a fresh connection, whose memory and
+ * rings the guest-level scenarios then abuse.  Its memory (memfds named
+ * "hostile-r0/r1/r2"; the peer's "hpeer-r0"):
+ *
+ *   R0  1 MiB at GPA 0x40000000            R1  64 KiB, adjacent to R0
+ *   +--------+--------+----------+--------------+--------------+--------+
+ *   | rx ring| tx ring| indirect | tx buffers   | rx buffers   | canary |
+ *   | 0x0000 | 0x3000 | 0x10000  | 0x20000      | 0x80000      | 0xe0000|
+ *   +--------+--------+----------+--------------+--------------+--------+
+ *   then a hole (unmapped GPA 0x40110000), and
+ *   R2  2 GiB sparse at GPA 0x100000000, for lengths near 2^32.
+ *
+ * Every byte a frame can be read from is 0x02, so any frame the switch
+ * parses has destination = source = 02:02:02:02:02:02, which it learns on
+ * the hostile port itself: a frame it accepts is dropped as
+ * no_destination and nothing the hostile guest sends ever reaches another
+ * port (the legitimate pair's conservation check stays exact). */
+
+#define HG_RING_SIZE 256u       /* ring entries */
+#define HG_BUF_SIZE 1536u
+#define HG_HDR 12u              /* virtio-net header (VERSION_1) */
+#define HG_FRAME 60u            /* frame bytes the tx cases send */
+
+#define HG_R0_GPA 0x40000000ull
+#define HG_R0_SIZE 0x100000ull
+#define HG_R1_GPA (HG_R0_GPA + HG_R0_SIZE)
+#define HG_R1_SIZE 0x10000ull
+#define HG_HOLE_GPA (HG_R1_GPA + HG_R1_SIZE)
+#define HG_R2_GPA 0x100000000ull
+#define HG_R2_SIZE 0x80000000ull
+
+#define HG_OFF_RX 0x0u
+#define HG_OFF_TX 0x3000u
+#define HG_OFF_IND 0x10000u
+#define HG_IND_SIZE 0x10000u
+#define HG_OFF_TXBUF 0x20000u
+#define HG_OFF_RXBUF 0x80000u
+#define HG_OFF_CANARY 0xe0000u
+#define HG_IND_GPA (HG_R0_GPA + HG_OFF_IND)
+
+#define HG_MAC_H 0x02           /* every byte of the hostile guest's frames */
+#define HG_MAC_G 0x06           /* the peer's source address bytes */
+#define HG_FILL_RX 0xaa         /* receive buffers before the switch writes */
+
+/* What a chain must come to, besides a drop reason (DROP_*). */
+#define HG_ACCEPT (-1)          /* tx: no_destination; rx: delivered */
+#define HG_BROKEN (-2)          /* ring-level: the device is dropped */
+
+struct hg_ring {
+    struct vring_desc *desc;
+    struct vring_avail *avail;
+    struct vring_used *used;
+    uint16_t avail_idx;         /* our shadow of avail->idx */
+    uint32_t buf_off;           /* its buffers in R0 */
+    bool writable;              /* the device writes (guest receive) */
+};
+
+/* The scenario's thread owns it; a scenario may hand one ring (and what
+ * it points to) to a thread of its own for a while. */
+struct hg_guest {
+    struct hctx *ctx;
+    const char *port;
+    bool peer;
+    int sock;
+    unsigned n_regions;
+    int mfd[3];
+    uint8_t *mem[3];
+    uint64_t gpa[3], size[3];
+    int kick[2], call[2];
+    struct hg_ring rx, tx;      /* queue 0, queue 1 */
+};
+
+/* A well-behaved set-up over a fresh connection: the hostile guest (all
+ * three regions) or, with 'peer', the peer (R0 only) on --peer-socket;
+ * 'indirect' negotiates INDIRECT_DESC.  0, or fails the scenario with
+ * nothing left open. */
+int hg_guest_open(struct hctx *, struct hg_guest *, bool peer,
+                  bool indirect);
+/* Hangs up (if still connected) and releases the memory and fds. */
+void hg_guest_free(struct hg_guest *);
+/* Stops both rings as QEMU does (GET_VRING_BASE) and, with 'check', that
+ * the bases match what we made available: every chain was consumed.
+ * Then hg_guest_free. */
+int hg_guest_close(struct hg_guest *, bool check);
+
+/* ---- The hostile guest's rings. ---- */
+
+/* The byte at offset 'off' of R0, and buffer 'i' of ring 'r' as a GPA. */
+uint8_t *hg_r0(const struct hg_guest *, uint64_t off);
+uint64_t hg_buf_gpa(const struct hg_ring *, unsigned i);
+void hg_set_desc(struct vring_desc *, uint64_t addr, uint32_t len,
+                 uint16_t flags, uint16_t next);
+/* Makes 'n' heads available and publishes the avail index. */
+void hg_ring_post(struct hg_ring *, const uint16_t *heads, unsigned n);
+/* The used index, as the switch last published it. */
+uint16_t hg_ring_used(const struct hg_ring *);
+/* The peer's transmit side: keeps frames in flight towards the hostile
+ * guest.  Descriptor i always holds frame i. */
+void hg_peer_pump(struct hg_guest *peer);
+/* Waits until the switch has given back everything made available on 'r',
+ * pumping the peer (if any) meanwhile.  0 or -ETIMEDOUT. */
+int hg_ring_wait_all_used(struct hg_ring *, struct hg_guest *peer,
+                          int timeout_ms);
+/* One frame to teach the switch that 02:02:02:02:02:02 is behind the
+ * hostile port, so that the peer's frames go there.  0 or fails. */
+int hg_learn_mac(struct hctx *, struct hg_guest *);
+
+/* ---- Verdicts on chains. ---- */
+
+/* The sum of all drop reasons of one direction. */
+uint64_t hg_drops_sum(const struct stats_dir *);
+/* The used entries of the last 'n' chains posted on 'r' ('heads'): ids in
+ * order, lengths as 'expect' (DROP_* or HG_ACCEPT) wants.  0 or fails. */
+int hg_check_used(struct hctx *, const struct hg_ring *,
+                  const uint16_t *heads, unsigned n, int expect);
+
+/* ---- Guest-level scenarios listed in h_guest_scenarios (hostile-guest.c)
+ * but written elsewhere.  'arg' chooses the variant. ---- */
+
+/* hostile-fds.c: R0's memfd truncated under the switch's mappings. */
+enum { HG_TR_RINGS, HG_TR_TX_BUFFERS, HG_TR_RX_BUFFERS };
+int hg_s_truncate(struct hctx *, const void *arg);
+/* hostile-fds.c: a kick, call or error fd that is no eventfd. */
+enum { HG_NF_KICK_ZERO, HG_NF_KICK_TIMER, HG_NF_KICK_FILE, HG_NF_CALL_FILE,
+       HG_NF_CALL_ZERO, HG_NF_ERR_ZERO };
+int hg_s_bad_notify_fd(struct hctx *, const void *arg);
+/* hostile-load.c: GET_VRING_BASE under full load, 'arg' rounds. */
+int hg_s_vring_base_load(struct hctx *, const void *arg);
 
 #endif /* hostile.h */
