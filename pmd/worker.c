@@ -49,14 +49,15 @@
  * handoff and moved by the consumer into the egress queue's tx drops
  * (dst_ring_full), so that every counter keeps a single writer.
  *
- * Misbehaving queues.  A receive queue whose whole burst was frames its
- * port marked bad (a guest flooding garbage descriptors) is skipped for the
- * next few passes, twice as many after each such burst (up to
- * BAD_BACKOFF_MAX), and polled normally again after a burst with one good
- * frame in it.  Rejecting garbage costs more than forwarding a frame, so
- * without this a flooding guest would take the worker from the others.
- * Nothing is lost: its frames wait in its own ring and are counted when
- * taken.
+ * Misbehaving queues.  A receive queue whose burst held more frames its
+ * port marked bad (a guest flooding garbage descriptors) than frames that
+ * went somewhere is skipped for the next few passes, twice as many after
+ * each such burst (up to BAD_BACKOFF_MAX), and polled normally again after
+ * a burst that was mostly good.  Rejecting garbage costs more than
+ * forwarding a frame, so without this a flooding guest would take the
+ * worker from the others.  A guest whose frames are merely undeliverable
+ * (no destination, over the MTU) is not slowed down.  Nothing is lost: the
+ * frames wait in the guest's own ring and are counted when taken.
  *
  * Counters are plain single-writer stores into the stats segment. */
 #include <config.h>
@@ -316,10 +317,12 @@ transmit(struct worker *w, const struct worker_conf *conf, uint16_t dst,
 }
 
 /* Moves one burst from 'rxq'; returns the number of frames and sets
- * '*n_bad' to how many of them the port marked bad. */
+ * '*n_bad' to how many of them the port marked bad and '*n_fwd' to how
+ * many went to at least one destination. */
 static unsigned
 worker_forward(struct worker *w, const struct worker_conf *conf,
-               const struct worker_rxq *rxq, uint32_t now, unsigned *n_bad)
+               const struct worker_rxq *rxq, uint32_t now, unsigned *n_bad,
+               unsigned *n_fwd)
 {
     struct port *in = rxq->port;
     unsigned n = in->class->rx_burst(in, rxq->qid, w->pkts, PORT_BURST,
@@ -336,7 +339,7 @@ worker_forward(struct worker *w, const struct worker_conf *conf,
     uint16_t dsts[STATS_MAX_PORTS];
     unsigned n_dsts = 0;
     uint64_t bytes = 0;
-    unsigned bad = 0;
+    unsigned bad = 0, fwd = 0;
     for (unsigned i = 0; i < n; i++) {
         struct pkt *pkt = &w->pkts[i];
         bytes += pkt->len;
@@ -344,6 +347,8 @@ worker_forward(struct worker *w, const struct worker_conf *conf,
         uint16_t drop = classify(w, conf, rxq, pkt, now, dsts, &n_dsts);
         if (unlikely(drop)) {
             counter_add(&rs->drops[drop - 1], 1);
+        } else {
+            fwd++;
         }
     }
     counter_add(&rs->packets, n);
@@ -362,6 +367,7 @@ worker_forward(struct worker *w, const struct worker_conf *conf,
     }
     in->class->rx_release(in, rxq->qid, w->pkts, n, rs);
     *n_bad = bad;
+    *n_fwd = fwd;
     return n;
 }
 
@@ -374,9 +380,9 @@ poll_rxq(struct worker *w, const struct worker_conf *conf, unsigned i,
         w->skip[i]--;
         return 0;
     }
-    unsigned n_bad = 0;
-    unsigned n = worker_forward(w, conf, &conf->rxqs[i], now, &n_bad);
-    if (unlikely(n && n_bad == n)) {
+    unsigned n_bad = 0, n_fwd = 0;
+    unsigned n = worker_forward(w, conf, &conf->rxqs[i], now, &n_bad, &n_fwd);
+    if (unlikely(n_bad > n_fwd)) {
         w->skip[i] = w->backoff[i];
         w->backoff[i] = MIN(2 * w->backoff[i] + 1, BAD_BACKOFF_MAX);
     } else if (n) {
