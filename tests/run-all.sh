@@ -33,7 +33,7 @@ fi
 # Again with AddressSanitizer and UndefinedBehaviorSanitizer: the
 # integration tests that push the most through the datapath and the
 # vhost-user code, against the sanitizer build of vuswitch.
-SAN_TESTS=${VU_SAN_TESTS-"tests/integration/testpmd-loop.sh tests/integration/testpmd-matrix.sh tests/integration/vupktgen-vuswitch.sh tests/integration/qemu-pktgen.sh tests/integration/uml-ping.sh tests/integration/hostile-frontend.sh tests/integration/isolation.sh"}
+SAN_TESTS=${VU_SAN_TESTS-"tests/integration/testpmd-loop.sh tests/integration/testpmd-matrix.sh tests/integration/vupktgen-vuswitch.sh tests/integration/qemu-pktgen.sh tests/integration/uml-ping.sh tests/integration/hostile-frontend.sh tests/integration/isolation.sh tests/integration/qemu-reconnect.sh"}
 if [ "$rc" -eq 0 ] && [ -n "$SAN_TESTS" ]; then
     mkdir -p "$build-asan"
     cd "$build-asan"
