@@ -159,15 +159,6 @@ vq_begin_lazy(struct vq *vq, unsigned want)
     return have >= want ? have : vq_begin(vq);
 }
 
-/* Re-reads avail.idx when the entries seen so far ran out: returns how
- * many are available now (0: none), or -VQ_BROKEN. */
-static int
-vq_refresh(struct vq *vq)
-{
-    uint16_t have = vq->avail_idx - vq->last_avail;
-    return have ? have : vq_begin(vq);
-}
-
 void
 vq_prefetch_next(const struct vq *vq)
 {
@@ -467,7 +458,8 @@ enq_reserve(struct vq *vq, uint64_t needed, struct vq_seg *segs,
 
     while (have < needed) {
         struct vq_chain c;
-        int err = vq_refresh(vq);
+        /* Re-reads avail.idx only when the entries seen so far ran out. */
+        int err = vq_begin_lazy(vq, 1);
         if (err <= 0) {
             return err ? err : -VQ_NO_BUFS;
         }

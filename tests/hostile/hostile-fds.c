@@ -71,14 +71,7 @@ expect_fresh_guest_served(struct hctx *ctx)
             res = hg_check_used(ctx, &g.rx, &head, 1, HG_ACCEPT);
         }
     }
-    if (!res) {
-        res = h_expect_alive(ctx, g.sock);
-    }
-    if (!res) {
-        res = hg_guest_close(&g, true);
-    } else {
-        hg_guest_free(&g);
-    }
+    res = hg_guest_finish(ctx, &g, res);
     if (have_peer) {
         hg_guest_close(&peer, false);
     }

@@ -124,10 +124,11 @@ guest_mem_table(struct hg_guest *g)
                                8 + 32 * g->n_regions, g->mfd, g->n_regions);
 }
 
-static int
-guest_ring_start(struct hg_guest *g, uint32_t q, struct hg_ring *r)
+int64_t
+hg_ring_setup(struct hg_guest *g, uint32_t q, const struct hg_ring *r,
+              uint16_t size, uint16_t base)
 {
-    struct vhu_vring_state num = { q, HG_RING_SIZE }, base = { q, 0 };
+    struct vhu_vring_state num = { q, size }, st = { q, base };
     struct vhu_vring_addr addr = {
         .index = q,
         .desc_qva = (uint64_t) (uintptr_t) r->desc,
@@ -138,7 +139,7 @@ guest_ring_start(struct hg_guest *g, uint32_t q, struct hg_ring *r)
     int64_t ack = h_request_ack(g->sock, VHU_SET_VRING_NUM, &num, sizeof num,
                                 NULL, 0);
     if (!ack) {
-        ack = h_request_ack(g->sock, VHU_SET_VRING_BASE, &base, sizeof base,
+        ack = h_request_ack(g->sock, VHU_SET_VRING_BASE, &st, sizeof st,
                             NULL, 0);
     }
     if (!ack) {
@@ -149,6 +150,14 @@ guest_ring_start(struct hg_guest *g, uint32_t q, struct hg_ring *r)
         ack = h_request_ack(g->sock, VHU_SET_VRING_KICK, &u, sizeof u,
                             &g->kick[q], 1);
     }
+    return ack;
+}
+
+static int
+guest_ring_start(struct hg_guest *g, uint32_t q, struct hg_ring *r)
+{
+    uint64_t u = q;
+    int64_t ack = hg_ring_setup(g, q, r, HG_RING_SIZE, 0);
     if (!ack) {
         ack = h_request_ack(g->sock, VHU_SET_VRING_CALL, &u, sizeof u,
                             &g->call[q], 1);
@@ -275,6 +284,19 @@ hg_guest_close(struct hg_guest *g, bool check)
                          "%u chains available and all came back", g->port,
                          q, msg.payload.state.num, r->avail_idx);
         }
+    }
+    hg_guest_free(g);
+    return res;
+}
+
+int
+hg_guest_finish(struct hctx *ctx, struct hg_guest *g, int res)
+{
+    if (!res) {
+        res = h_expect_alive(ctx, g->sock);
+    }
+    if (!res) {
+        return hg_guest_close(g, true);
     }
     hg_guest_free(g);
     return res;
@@ -794,14 +816,7 @@ run_case(struct hctx *ctx, const void *arg)
             }
         }
     }
-    if (!res) {
-        res = h_expect_alive(ctx, g.sock);
-    }
-    if (!res) {
-        res = hg_guest_close(&g, true);
-    } else {
-        hg_guest_free(&g);
-    }
+    res = hg_guest_finish(ctx, &g, res);
 out:
     if (have_peer) {
         hg_guest_close(&peer, false);
@@ -1042,14 +1057,7 @@ s_rewrite(struct hctx *ctx, const void *arg)
             }
         }
     }
-    if (!res) {
-        res = h_expect_alive(ctx, g.sock);
-    }
-    if (!res) {
-        res = hg_guest_close(&g, true);
-    } else {
-        hg_guest_free(&g);
-    }
+    res = hg_guest_finish(ctx, &g, res);
     if (have_peer) {
         hg_guest_close(&peer, false);
     }
@@ -1159,13 +1167,7 @@ s_rem_while_traffic(struct hctx *ctx, const void *arg)
         }
         h_sleep_ms(5);
     }
-    int res = h_expect_alive(ctx, g.sock);
-    if (!res) {
-        res = hg_guest_close(&g, true);
-    } else {
-        hg_guest_free(&g);
-    }
-    return res;
+    return hg_guest_finish(ctx, &g, 0);
 }
 
 /* Indirect descriptors from a guest that did not negotiate them. */

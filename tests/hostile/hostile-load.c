@@ -271,29 +271,8 @@ static int
 ring_restart(struct hctx *ctx, struct hg_guest *g, uint32_t q,
              const struct hg_ring *r, uint16_t size, uint16_t base)
 {
-    struct vhu_vring_state num = { q, size }, st = { q, base };
     struct vhu_vring_state on = { q, 1 };
-    struct vhu_vring_addr addr = {
-        .index = q,
-        .desc_qva = (uint64_t) (uintptr_t) r->desc,
-        .avail_qva = (uint64_t) (uintptr_t) r->avail,
-        .used_qva = (uint64_t) (uintptr_t) r->used,
-    };
-    uint64_t u = q;
-    int64_t ack = h_request_ack(g->sock, VHU_SET_VRING_NUM, &num, sizeof num,
-                                NULL, 0);
-    if (!ack) {
-        ack = h_request_ack(g->sock, VHU_SET_VRING_BASE, &st, sizeof st,
-                            NULL, 0);
-    }
-    if (!ack) {
-        ack = h_request_ack(g->sock, VHU_SET_VRING_ADDR, &addr, sizeof addr,
-                            NULL, 0);
-    }
-    if (!ack) {
-        ack = h_request_ack(g->sock, VHU_SET_VRING_KICK, &u, sizeof u,
-                            &g->kick[q], 1);
-    }
+    int64_t ack = hg_ring_setup(g, q, r, size, base);
     if (!ack) {
         ack = h_request_ack(g->sock, VHU_SET_VRING_ENABLE, &on, sizeof on,
                             NULL, 0);

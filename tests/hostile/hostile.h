@@ -232,6 +232,16 @@ void hg_guest_free(struct hg_guest *);
  * the bases match what we made available: every chain was consumed.
  * Then hg_guest_free. */
 int hg_guest_close(struct hg_guest *, bool check);
+/* The end of a scenario that used 'g': if 'res' is 0 so far, the daemon
+ * must still answer on g's connection and the rings close with matching
+ * bases (hg_guest_close with check); otherwise g is just freed.  Returns
+ * the scenario's result. */
+int hg_guest_finish(struct hctx *, struct hg_guest *, int res);
+/* Sets ring 'q' up where 'r' says, 'size' entries from 'base' (NUM, BASE,
+ * ADDR, KICK, each acknowledged); the caller adds CALL or ENABLE.  0 or
+ * the first non-zero acknowledgement / error. */
+int64_t hg_ring_setup(struct hg_guest *, uint32_t q, const struct hg_ring *,
+                      uint16_t size, uint16_t base);
 
 /* ---- The hostile guest's rings. ---- */
 
