@@ -59,6 +59,7 @@
 #define F_INDIRECT_DESC 28
 #define F_EVENT_IDX     29
 #define F_VERSION_1     32
+#define F_IN_ORDER      35
 
 #define HAS(features, bit) (((features) >> (bit)) & 1)
 
@@ -160,6 +161,7 @@ vring_apply_features(const struct vhu_dev *dev, struct vhu_vring *vr)
     vr->vq.event_idx = HAS(f, F_EVENT_IDX);
     vr->vq.indirect = HAS(f, F_INDIRECT_DESC);
     vr->vq.mrg_rxbuf = HAS(f, F_MRG_RXBUF);
+    vr->vq.in_order = HAS(f, F_IN_ORDER);
 }
 
 /* Returns ring 'index', or NULL with the device broken.  The index is

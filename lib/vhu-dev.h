@@ -64,6 +64,7 @@
      | (1ULL << 15 /* VIRTIO_NET_F_MRG_RXBUF */)                \
      | (1ULL << 28 /* VIRTIO_RING_F_INDIRECT_DESC */)           \
      | (1ULL << 29 /* VIRTIO_RING_F_EVENT_IDX */)               \
+     | (1ULL << 35 /* VIRTIO_F_IN_ORDER */)                     \
      | VHU_F_NET_MQ                                             \
      | (1ULL << VHU_F_PROTOCOL_FEATURES))
 

@@ -76,6 +76,10 @@ struct vq {
     bool event_idx;             /* VIRTIO_RING_F_EVENT_IDX negotiated */
     bool indirect;              /* VIRTIO_RING_F_INDIRECT_DESC negotiated */
     bool mrg_rxbuf;             /* VIRTIO_NET_F_MRG_RXBUF negotiated */
+    bool in_order;              /* VIRTIO_F_IN_ORDER negotiated: the guest
+                                 * makes descriptors available in table
+                                 * order, and we may write one used entry
+                                 * for a batch of read-only chains */
     int call_fd;                /* eventfd or pipe to notify, -1: none */
 
     /* Owned by the worker that polls the ring; the control thread reads
@@ -86,6 +90,11 @@ struct vq {
     uint16_t published_used;    /* used.idx as last published */
     uint16_t signalled_used;    /* used.idx at our last notification */
     bool signalled_used_valid;
+    bool read_pending;          /* vq_push_read() skipped writing the
+                                 * entry before used_idx (in order) */
+    uint16_t read_head;         /* ... and this is its head */
+    bool streamed;              /* vq_fill used non-temporal stores since
+                                 * the last vq_end (which fences them) */
     struct gmem_cache cache;
 };
 
@@ -151,6 +160,13 @@ int vq_pop(struct vq *, bool writable, struct vq_seg *segs, unsigned max_segs,
 /* Owner: returns a chain to the guest with 'len' bytes written. */
 void vq_push(struct vq *, uint16_t head, uint32_t len);
 
+/* Owner: returns a chain the device only read (length 0).  With
+ * IN_ORDER the entry is not written now: vq_end() writes only the last
+ * one of the burst, which tells the guest that all before it are done
+ * too (virtio 1.1, 2.6.9), so a burst writes one used-ring line the
+ * guest is polling instead of one per eight chains. */
+void vq_push_read(struct vq *, uint16_t head);
+
 /* Owner: ends a burst: publishes used.idx if it moved and notifies the
  * guest if it asked for it. */
 enum vq_notify vq_end(struct vq *);
@@ -179,7 +195,7 @@ struct vq_resv {
 
 int vq_reserve(struct vq *, uint32_t len, struct vq_seg *segs,
                unsigned max_segs, struct vq_resv *);
-void vq_fill(const struct vq *, const struct vq_resv *,
+void vq_fill(struct vq *, const struct vq_resv *,
              const struct vq_seg *src, unsigned n_src);
 
 /* Copies 'len' bytes starting at byte 'skip' of the pieces 'src' into

@@ -216,28 +216,30 @@ vhost_rx_release(struct port *port, unsigned qid, struct pkt *pkts,
         return;
     }
     for (unsigned i = 0; i < n; i++) {
-        vq_push(vq, (uint16_t) pkts[i].cookie, 0);
+        vq_push_read(vq, (uint16_t) pkts[i].cookie);
     }
     count_notify(dir, vq_end(vq));
 }
 
-/* How many frames ahead of the copy tx_fill asks for a destination
- * buffer.  Asking for the whole burst at once was slower: the requests
- * queue up behind each other and behind the loads of the source frames. */
+/* How many frames ahead of the copy tx_fill asks for the line of a
+ * destination buffer that holds the virtio-net header (vq_fill compares it
+ * before writing).  Asking for the whole burst at once was slower: the
+ * requests queue up behind each other and behind the loads of the source
+ * frames. */
 #define TX_PREFETCH_AHEAD 4
 
 /* Copies the frames reserved so far, then forgets them. */
 static void
-tx_fill(const struct vq *vq, struct pkt *const *pkts, const uint16_t *idx,
+tx_fill(struct vq *vq, struct pkt *const *pkts, const uint16_t *idx,
         const struct vq_resv *resv, unsigned n)
 {
     for (unsigned k = 0; k < n && k < TX_PREFETCH_AHEAD; k++) {
-        __builtin_prefetch(resv[k].segs[0].addr, 1);
+        __builtin_prefetch(resv[k].segs[0].addr);
     }
     for (unsigned k = 0; k < n; k++) {
         const struct pkt *pkt = pkts[idx[k]];
         if (k + TX_PREFETCH_AHEAD < n) {
-            __builtin_prefetch(resv[k + TX_PREFETCH_AHEAD].segs[0].addr, 1);
+            __builtin_prefetch(resv[k + TX_PREFETCH_AHEAD].segs[0].addr);
         }
         vq_fill(vq, &resv[k], pkt->segs, pkt->n_segs);
     }

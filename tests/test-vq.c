@@ -710,6 +710,104 @@ test_enqueue_pieces(void)
     guest_fini(&g);
 }
 
+/* The common copy (one source piece, one buffer) at every alignment of
+ * the buffer within a cache line and lengths around the 16-byte chunks the
+ * first line is streamed in: the frame arrives intact behind a correct
+ * header (a stale one is rewritten), and nothing is written past the end
+ * of the buffer, not even by the padding of the last chunk. */
+static void
+test_enqueue_layouts(void)
+{
+    static const uint32_t lens[] = { 14, 15, 16, 17, 31, 47, 52, 53, 60, 63,
+                                     64, 65, 100, 1500 };
+    struct guest g;
+    uint8_t *frame = make_frame(1500);
+
+    guest_init(&g, 256);
+    uint16_t head = 0;
+    for (uint32_t off = 0; off < 64; off++) {
+        for (size_t l = 0; l < ARRAY_SIZE(lens); l++) {
+            for (uint32_t slack = 0; slack < 20; slack += 19) {
+                uint32_t len = lens[l], room = 12 + len + slack;
+                uint64_t gpa = DATA_GPA + 4096 + off;
+                uint8_t *buf = gva(&g, gpa);
+                memset(buf - 64, 0xee, room + 128);
+                struct vq_seg src = { frame, len };
+
+                post_buf(&g, head % 256, gpa, room, F_WRITE);
+                CU_ASSERT_FATAL(vq_begin(&g.vq) >= 1);
+                CU_ASSERT_EQUAL_FATAL(vq_enqueue(&g.vq, &src, 1, len), 0);
+#ifdef __SSE2__
+                /* Streamed exactly when the data starts 16-aligned and
+                 * its padded first chunk fits. */
+                uint32_t first = MIN(len, 64 - (off + 12) % 64);
+                CU_ASSERT_EQUAL(g.vq.streamed, (off + 12) % 16 == 0
+                                && ((first + 15) & ~15u) <= len + slack);
+#endif
+                vq_end(&g.vq);
+                expect_used(&g, head, head % 256, 12 + len);
+                head++;
+
+                static const uint8_t hdr[12] = { [10] = 1 };
+                CU_ASSERT_EQUAL(memcmp(buf, hdr, 12), 0);
+                CU_ASSERT_EQUAL(memcmp(buf + 12, frame, len), 0);
+                for (int i = 1; i <= 64; i++) {
+                    CU_ASSERT_EQUAL(buf[-i], 0xee);
+                    CU_ASSERT_EQUAL(buf[room + i - 1], 0xee);
+                }
+                CU_ASSERT_FALSE(g.vq.streamed);     /* vq_end fenced */
+            }
+        }
+    }
+    free(frame);
+    guest_fini(&g);
+}
+
+/* Chains the device only read go back one entry each; with IN_ORDER a
+ * burst writes only its last entry (the guest reads that as "all before
+ * it too"), and an entry pushed with a length after them first writes the
+ * one left out. */
+static void
+test_push_read_in_order(void)
+{
+    struct guest g;
+
+    guest_init(&g, 8);
+    for (int in_order = 0; in_order < 2; in_order++) {
+        g.vq.in_order = in_order;
+        uint16_t base = g.vq.used_idx;
+        for (int i = 0; i < 8; i++) {
+            g.vq.used->ring[i].id = 0xdead;
+            g.vq.used->ring[i].len = 0xdead;
+        }
+        vq_push_read(&g.vq, 3);
+        vq_push_read(&g.vq, 4);
+        vq_push_read(&g.vq, 5);
+        vq_end(&g.vq);
+        CU_ASSERT_EQUAL(g.vq.used->idx, (uint16_t) (base + 3));
+        for (int i = 0; i < 3; i++) {
+            struct vring_used_elem *e = &g.vq.used->ring[(base + i) & 7];
+            if (in_order && i < 2) {
+                CU_ASSERT_EQUAL(e->id, 0xdead);     /* left out */
+            } else {
+                CU_ASSERT_EQUAL(e->id, 3 + i);
+                CU_ASSERT_EQUAL(e->len, 0);
+            }
+        }
+
+        base = g.vq.used_idx;
+        vq_push_read(&g.vq, 6);
+        vq_push_read(&g.vq, 7);
+        vq_push(&g.vq, 1, 100);
+        vq_end(&g.vq);
+        CU_ASSERT_EQUAL(g.vq.used->idx, (uint16_t) (base + 3));
+        expect_used(&g, base + 1, 7, 0);
+        expect_used(&g, base + 2, 1, 100);
+        CU_ASSERT_EQUAL(g.vq.used->ring[base & 7].id, in_order ? 0xdead : 6);
+    }
+    guest_fini(&g);
+}
+
 static void
 test_enqueue_too_big(void)
 {
@@ -1011,6 +1109,8 @@ static const struct cunit_test tests[] = {
     CUNIT_TEST(test_index_wrap),
     CUNIT_TEST(test_enqueue_mergeable),
     CUNIT_TEST(test_enqueue_pieces),
+    CUNIT_TEST(test_enqueue_layouts),
+    CUNIT_TEST(test_push_read_in_order),
     CUNIT_TEST(test_enqueue_too_big),
     CUNIT_TEST(test_enqueue_no_bufs),
     CUNIT_TEST(test_enqueue_bad_chain),

@@ -618,6 +618,7 @@ static const struct bit_name feature_names[] = {
     { 16, "STATUS" }, { 17, "CTRL_VQ" }, { 22, "MQ" },
     { 28, "INDIRECT_DESC" }, { 29, "EVENT_IDX" }, { 30, "PROTOCOL_FEATURES" },
     { 32, "VERSION_1" }, { 33, "ACCESS_PLATFORM" }, { 34, "RING_PACKED" },
+    { 35, "IN_ORDER" },
     { -1, NULL },
 };
 

@@ -5,6 +5,8 @@
 #    circulate at the end;
 #  - counters conserve: a frame taken from one port is delivered to the
 #    other or counted under a drop reason;
+#  - virtio-user negotiated VIRTIO_F_IN_ORDER, so the loop runs on the
+#    in-order paths (one used entry per transmit burst);
 #  - add-port / del-port of a third port while the loop runs: no crash,
 #    the loop keeps running, the deleted port's socket is gone;
 #  - SIGTERM under traffic: exit 0, sockets unlinked.
@@ -21,6 +23,13 @@ start_vuswitch --cores "$(last_cpu)" \
 start_testpmd_loop "$T/a.sock" "$T/b.sock" 40
 
 wait_until 30 "frames circulate" frames_moving a
+for p in a b; do
+    ctl ports --json | python3 -c '
+import json, sys
+f = [p["features"] for p in json.load(sys.stdin)["ports"]
+     if p["name"] == sys.argv[1]][0]
+sys.exit(not f >> 35 & 1)' "$p" || fail "port $p: VIRTIO_F_IN_ORDER not negotiated"
+done
 sleep 5
 ctl add-port "c=vhost:$T/c.sock" || fail "add-port failed"
 [ -S "$T/c.sock" ] || fail "add-port did not create $T/c.sock"
