@@ -165,7 +165,7 @@ class Bench:
                           "--total-num-mbufs=16384", "--txpkts=%d" % (size - 4)]
                          + jumbo_args(size), "gen.log", stdin=subprocess.PIPE)
         time.sleep(3)
-        self.cmd(gen, "start tx_first")
+        self.cmd(gen, "start tx_first %d" % self.a.seed_bursts)
         time.sleep(1)
         c0 = self.vu_counters() if kind == "vuswitch" else None
         for _ in range(self.a.seconds):
@@ -508,6 +508,10 @@ def main():
     ap.add_argument("--sizes", default="64,512,1518")
     ap.add_argument("--runs", type=int, default=2, help="runs per contender and size")
     ap.add_argument("--seconds", type=int, default=6)
+    ap.add_argument("--seed-bursts", type=int, default=1,
+                    help="bursts of 32 frames each generator port sends to "
+                    "seed the closed loop (1: 64 frames in flight, a "
+                    "latency-bound loop; 4: 256, both switches saturated)")
     ap.add_argument("--stats-cost", action="store_true",
                     help="also measure a stats reader polling every 10 ms")
     ap.add_argument("--stats-cost-pairs", type=int, default=12,
@@ -574,9 +578,11 @@ def main():
         else:
             v, d, st = [r["mpps"] for r in vu], [r["mpps"] for r in dp], "mixed"
         x, y = max(v), max(d)
-        print("RATIO size=%d vuswitch_mpps=%.2f dpdk_mpps=%.2f ratio=%.2f cycles_per_frame=%.0f state=%s"
+        seed = ("" if args.seed_bursts == 1
+                else " seed_bursts=%d" % args.seed_bursts)
+        print("RATIO size=%d vuswitch_mpps=%.2f dpdk_mpps=%.2f ratio=%.2f cycles_per_frame=%.0f state=%s%s"
               % (size, x, y, x / y if y else float("nan"),
-                 statistics.median(r["cpf"] for r in vu), st))
+                 statistics.median(r["cpf"] for r in vu), st, seed))
     print()
     print("With vupktgen (one direction, A -> B):")
     for size in sorted({s for s, _ in gen_results}):
