@@ -79,6 +79,8 @@ vq_setup(struct vq *vq, const struct gmem *mem, uint16_t size,
     vq->published_used = base;
     vq->signalled_used = base;
     vq->signalled_used_valid = false;
+    vq->read_pending = false;
+    vq->streamed = false;
     vq->cache.last = NULL;
     return 0;
 }
