@@ -80,6 +80,7 @@ vq_setup(struct vq *vq, const struct gmem *mem, uint16_t size,
     vq->signalled_used = base;
     vq->signalled_used_valid = false;
     vq->read_pending = false;
+    vq->n_shadow = 0;
     vq->streamed = false;
     vq->cache.last = NULL;
     return 0;
@@ -364,6 +365,46 @@ vq_pop(struct vq *vq, bool writable, struct vq_seg *segs, unsigned max_segs,
     return err;
 }
 
+/* Used entries are written in a batch, not one by one as chains are
+ * pushed: the used ring's lines are the ones the guest polls, and a store
+ * into one waits for the line to come back from the guest's CPU.  Between
+ * its pushes a burst writes its own bookkeeping (chains, pieces); queued
+ * behind a waiting store those would wait too.  vq->shadow holds the
+ * entries of used positions [used_idx - n_shadow, used_idx), written out
+ * when it fills up and by vq_end(), before used.idx is published. */
+static void
+shadow_flush(struct vq *vq)
+{
+    uint16_t pos = (uint16_t) (vq->used_idx - vq->n_shadow);
+    for (unsigned i = 0; i < vq->n_shadow; i++, pos++) {
+        /* Plain stores: the guest may read them only after vq_end()'s
+         * release store of used.idx. */
+        vq->used->ring[pos & vq->mask] = vq->shadow[i];
+    }
+    vq->n_shadow = 0;
+}
+
+/* Sets the length of the entry at used position 'pos', already pushed. */
+static void
+used_set_len(struct vq *vq, uint16_t pos, uint32_t len)
+{
+    uint16_t back = (uint16_t) (vq->used_idx - pos);   /* 1..: pushed */
+    if (back <= vq->n_shadow) {
+        vq->shadow[vq->n_shadow - back].len = htole32(len);
+    } else {
+        vq->used->ring[pos & vq->mask].len = htole32(len);
+    }
+}
+
+/* Forgets the entries pushed since used position 'pos'. */
+static void
+used_rollback(struct vq *vq, uint16_t pos)
+{
+    uint16_t n = (uint16_t) (vq->used_idx - pos);
+    vq->n_shadow = n >= vq->n_shadow ? 0 : vq->n_shadow - n;
+    vq->used_idx = pos;
+}
+
 /* Writes the entry vq_push_read() left out, when the batch it ends is
  * followed by another entry or published. */
 static void
@@ -382,12 +423,12 @@ vq_push(struct vq *vq, uint16_t head, uint32_t len)
     if (unlikely(vq->read_pending)) {
         flush_read(vq);
     }
-    struct vring_used_elem *e = &vq->used->ring[vq->used_idx & vq->mask];
-
-    /* Plain stores: the guest may read them only after vq_end()'s release
-     * store of used.idx. */
-    e->id = htole32(head);
-    e->len = htole32(len);
+    if (unlikely(vq->n_shadow == VQ_SHADOW)) {
+        shadow_flush(vq);
+    }
+    vq->shadow[vq->n_shadow].id = htole32(head);
+    vq->shadow[vq->n_shadow].len = htole32(len);
+    vq->n_shadow++;
     vq->used_idx++;
 }
 
@@ -395,6 +436,9 @@ void
 vq_push_read(struct vq *vq, uint16_t head)
 {
     if (vq->in_order) {
+        if (vq->n_shadow) {
+            shadow_flush(vq);       /* the positions it holds end here */
+        }
         vq->read_head = head;
         vq->read_pending = true;
         vq->used_idx++;
@@ -433,6 +477,9 @@ vq_end(struct vq *vq)
 
     if (new_used == old_used) {
         return VQ_NOTIFY_NONE;
+    }
+    if (vq->n_shadow) {
+        shadow_flush(vq);
     }
     if (vq->read_pending) {
         flush_read(vq);
@@ -494,7 +541,7 @@ static void
 enq_give_back(struct vq *vq, uint16_t used_start, uint16_t head)
 {
     for (uint16_t i = used_start; i != vq->used_idx; i++) {
-        vq->used->ring[i & vq->mask].len = 0;
+        used_set_len(vq, i, 0);
     }
     vq_push(vq, head, 0);
 }
@@ -553,7 +600,7 @@ vq_reserve(struct vq *vq, uint32_t len, struct vq_seg *segs,
     if (n_chains < 0) {
         if (n_chains != -VQ_BAD_DESC && n_chains != -VQ_BAD_ADDR) {
             vq->last_avail = last_avail;    /* nothing consumed */
-            vq->used_idx = used_idx;
+            used_rollback(vq, used_idx);
         }
         return n_chains;
     }

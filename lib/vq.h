@@ -16,7 +16,8 @@
  * call (every descriptor read once into a local, then validated: index in
  * range, hop count, indirect table size, no nested indirect, no
  * INDIRECT+NEXT, buffer direction, buffer translated with its length);
- * vq_push() writes one used element; vq_end() publishes used.idx once and
+ * vq_push() queues one used element (written out in batches); vq_end()
+ * writes what is queued, publishes used.idx once and
  * notifies the guest only if it asked (EVENT_IDX used_event, or no
  * VRING_AVAIL_F_NO_INTERRUPT).  vq_enqueue() does the receive-side copy of
  * a whole frame (mergeable buffers or one chain) between begin and end.
@@ -38,6 +39,7 @@
 
 #define VQ_MAX_SIZE 32768       /* largest split ring (power of two) */
 #define VQ_MAX_SEGS 1024        /* longest chain we translate, in pieces */
+#define VQ_SHADOW 64            /* used entries a burst batches (vq_push) */
 
 /* One piece of a frame in our address space (guest memory or a buffer). */
 struct vq_seg {
@@ -90,6 +92,8 @@ struct vq {
     uint16_t published_used;    /* used.idx as last published */
     uint16_t signalled_used;    /* used.idx at our last notification */
     bool signalled_used_valid;
+    uint16_t n_shadow;          /* used entries pushed, not yet written */
+    struct vring_used_elem shadow[VQ_SHADOW];   /* ... here (vq.c) */
     bool read_pending;          /* vq_push_read() skipped writing the
                                  * entry before used_idx (in order) */
     uint16_t read_head;         /* ... and this is its head */
@@ -157,7 +161,8 @@ void vq_prefetch(const struct vq *, unsigned n);
 int vq_pop(struct vq *, bool writable, struct vq_seg *segs, unsigned max_segs,
            struct vq_chain *chain);
 
-/* Owner: returns a chain to the guest with 'len' bytes written. */
+/* Owner: returns a chain to the guest with 'len' bytes written.  The
+ * entry reaches the used ring by vq_end() at the latest. */
 void vq_push(struct vq *, uint16_t head, uint32_t len);
 
 /* Owner: returns a chain the device only read (length 0).  With

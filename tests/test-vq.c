@@ -808,6 +808,50 @@ test_push_read_in_order(void)
     guest_fini(&g);
 }
 
+/* Used entries are batched (VQ_SHADOW at a time) and all written by
+ * vq_end(), in order, across the batch boundaries; a mergeable frame that
+ * runs out of buffers after more chains than a batch holds takes none of
+ * them. */
+static void
+test_push_batched(void)
+{
+    struct guest g;
+
+    guest_init(&g, 256);
+    for (int i = 0; i < 150; i++) {
+        vq_push(&g.vq, (uint16_t) (i * 7 % 256), (uint32_t) i);
+    }
+    CU_ASSERT_EQUAL(g.vq.used->idx, 0);
+    vq_end(&g.vq);
+    CU_ASSERT_EQUAL(g.vq.used->idx, 150);
+    for (int i = 0; i < 150; i++) {
+        expect_used(&g, (uint16_t) i, (uint16_t) (i * 7 % 256), (uint32_t) i);
+    }
+
+    /* 100 buffers of 16 bytes cannot hold 2000: nothing is consumed, and
+     * the next frame gets the same buffers and used positions. */
+    uint8_t *frame = make_frame(2000);
+    struct vq_seg src = { frame, 2000 };
+    g.vq.mrg_rxbuf = true;
+    for (int i = 0; i < 100; i++) {
+        post_buf(&g, (uint16_t) i, DATA_GPA + 16 * i, 16, F_WRITE);
+    }
+    CU_ASSERT_EQUAL(vq_begin(&g.vq), 100);
+    CU_ASSERT_EQUAL(vq_enqueue(&g.vq, &src, 1, 2000), -VQ_NO_BUFS);
+    CU_ASSERT_EQUAL(g.vq.used_idx, 150);
+    CU_ASSERT_EQUAL(vq_enqueue(&g.vq, &src, 1, 100), 0);
+    vq_end(&g.vq);
+    CU_ASSERT_EQUAL(g.vq.used->idx, 150 + 7);       /* 112 bytes: 7 x 16 */
+    for (int i = 0; i < 7; i++) {
+        expect_used(&g, (uint16_t) (150 + i), (uint16_t) i, 16);
+    }
+    for (int i = 0; i < 150; i++) {     /* the abandoned frame wrote none */
+        expect_used(&g, (uint16_t) i, (uint16_t) (i * 7 % 256), (uint32_t) i);
+    }
+    free(frame);
+    guest_fini(&g);
+}
+
 static void
 test_enqueue_too_big(void)
 {
@@ -1111,6 +1155,7 @@ static const struct cunit_test tests[] = {
     CUNIT_TEST(test_enqueue_pieces),
     CUNIT_TEST(test_enqueue_layouts),
     CUNIT_TEST(test_push_read_in_order),
+    CUNIT_TEST(test_push_batched),
     CUNIT_TEST(test_enqueue_too_big),
     CUNIT_TEST(test_enqueue_no_bufs),
     CUNIT_TEST(test_enqueue_bad_chain),
