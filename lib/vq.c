@@ -79,7 +79,6 @@ vq_setup(struct vq *vq, const struct gmem *mem, uint16_t size,
     vq->published_used = base;
     vq->signalled_used = base;
     vq->signalled_used_valid = false;
-    vq->read_pending = false;
     vq->n_shadow = 0;
     vq->streamed = false;
     vq->cache.last = NULL;
@@ -405,24 +404,9 @@ used_rollback(struct vq *vq, uint16_t pos)
     vq->used_idx = pos;
 }
 
-/* Writes the entry vq_push_read() left out, when the batch it ends is
- * followed by another entry or published. */
-static void
-flush_read(struct vq *vq)
-{
-    struct vring_used_elem *e =
-        &vq->used->ring[(uint16_t) (vq->used_idx - 1) & vq->mask];
-    e->id = htole32(vq->read_head);
-    e->len = 0;
-    vq->read_pending = false;
-}
-
 void
 vq_push(struct vq *vq, uint16_t head, uint32_t len)
 {
-    if (unlikely(vq->read_pending)) {
-        flush_read(vq);
-    }
     if (unlikely(vq->n_shadow == VQ_SHADOW)) {
         shadow_flush(vq);
     }
@@ -430,21 +414,6 @@ vq_push(struct vq *vq, uint16_t head, uint32_t len)
     vq->shadow[vq->n_shadow].len = htole32(len);
     vq->n_shadow++;
     vq->used_idx++;
-}
-
-void
-vq_push_read(struct vq *vq, uint16_t head)
-{
-    if (vq->in_order) {
-        if (vq->n_shadow) {
-            shadow_flush(vq);       /* the positions it holds end here */
-        }
-        vq->read_head = head;
-        vq->read_pending = true;
-        vq->used_idx++;
-    } else {
-        vq_push(vq, head, 0);
-    }
 }
 
 /* Whether the guest wants an interrupt for used entries [old, new). */
@@ -480,9 +449,6 @@ vq_end(struct vq *vq)
     }
     if (vq->n_shadow) {
         shadow_flush(vq);
-    }
-    if (vq->read_pending) {
-        flush_read(vq);
     }
 #ifdef __SSE2__
     if (vq->streamed) {

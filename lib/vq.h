@@ -80,8 +80,7 @@ struct vq {
     bool mrg_rxbuf;             /* VIRTIO_NET_F_MRG_RXBUF negotiated */
     bool in_order;              /* VIRTIO_F_IN_ORDER negotiated: the guest
                                  * makes descriptors available in table
-                                 * order, and we may write one used entry
-                                 * for a batch of read-only chains */
+                                 * order (vq_prefetch guesses heads) */
     int call_fd;                /* eventfd or pipe to notify, -1: none */
 
     /* Owned by the worker that polls the ring; the control thread reads
@@ -94,9 +93,6 @@ struct vq {
     bool signalled_used_valid;
     uint16_t n_shadow;          /* used entries pushed, not yet written */
     struct vring_used_elem shadow[VQ_SHADOW];   /* ... here (vq.c) */
-    bool read_pending;          /* vq_push_read() skipped writing the
-                                 * entry before used_idx (in order) */
-    uint16_t read_head;         /* ... and this is its head */
     bool streamed;              /* vq_fill used non-temporal stores since
                                  * the last vq_end (which fences them) */
     struct gmem_cache cache;
@@ -164,13 +160,6 @@ int vq_pop(struct vq *, bool writable, struct vq_seg *segs, unsigned max_segs,
 /* Owner: returns a chain to the guest with 'len' bytes written.  The
  * entry reaches the used ring by vq_end() at the latest. */
 void vq_push(struct vq *, uint16_t head, uint32_t len);
-
-/* Owner: returns a chain the device only read (length 0).  With
- * IN_ORDER the entry is not written now: vq_end() writes only the last
- * one of the burst, which tells the guest that all before it are done
- * too (virtio 1.1, 2.6.9), so a burst writes one used-ring line the
- * guest is polling instead of one per eight chains. */
-void vq_push_read(struct vq *, uint16_t head);
 
 /* Owner: ends a burst: publishes used.idx if it moved and notifies the
  * guest if it asked for it. */

@@ -216,7 +216,7 @@ vhost_rx_release(struct port *port, unsigned qid, struct pkt *pkts,
         return;
     }
     for (unsigned i = 0; i < n; i++) {
-        vq_push_read(vq, (uint16_t) pkts[i].cookie);
+        vq_push(vq, (uint16_t) pkts[i].cookie, 0);
     }
     count_notify(dir, vq_end(vq));
 }

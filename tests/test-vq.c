@@ -763,51 +763,6 @@ test_enqueue_layouts(void)
     guest_fini(&g);
 }
 
-/* Chains the device only read go back one entry each; with IN_ORDER a
- * burst writes only its last entry (the guest reads that as "all before
- * it too"), and an entry pushed with a length after them first writes the
- * one left out. */
-static void
-test_push_read_in_order(void)
-{
-    struct guest g;
-
-    guest_init(&g, 8);
-    for (int in_order = 0; in_order < 2; in_order++) {
-        g.vq.in_order = in_order;
-        uint16_t base = g.vq.used_idx;
-        for (int i = 0; i < 8; i++) {
-            g.vq.used->ring[i].id = 0xdead;
-            g.vq.used->ring[i].len = 0xdead;
-        }
-        vq_push_read(&g.vq, 3);
-        vq_push_read(&g.vq, 4);
-        vq_push_read(&g.vq, 5);
-        vq_end(&g.vq);
-        CU_ASSERT_EQUAL(g.vq.used->idx, (uint16_t) (base + 3));
-        for (int i = 0; i < 3; i++) {
-            struct vring_used_elem *e = &g.vq.used->ring[(base + i) & 7];
-            if (in_order && i < 2) {
-                CU_ASSERT_EQUAL(e->id, 0xdead);     /* left out */
-            } else {
-                CU_ASSERT_EQUAL(e->id, 3 + i);
-                CU_ASSERT_EQUAL(e->len, 0);
-            }
-        }
-
-        base = g.vq.used_idx;
-        vq_push_read(&g.vq, 6);
-        vq_push_read(&g.vq, 7);
-        vq_push(&g.vq, 1, 100);
-        vq_end(&g.vq);
-        CU_ASSERT_EQUAL(g.vq.used->idx, (uint16_t) (base + 3));
-        expect_used(&g, base + 1, 7, 0);
-        expect_used(&g, base + 2, 1, 100);
-        CU_ASSERT_EQUAL(g.vq.used->ring[base & 7].id, in_order ? 0xdead : 6);
-    }
-    guest_fini(&g);
-}
-
 /* Used entries are batched (VQ_SHADOW at a time) and all written by
  * vq_end(), in order, across the batch boundaries; a mergeable frame that
  * runs out of buffers after more chains than a batch holds takes none of
@@ -1154,7 +1109,6 @@ static const struct cunit_test tests[] = {
     CUNIT_TEST(test_enqueue_mergeable),
     CUNIT_TEST(test_enqueue_pieces),
     CUNIT_TEST(test_enqueue_layouts),
-    CUNIT_TEST(test_push_read_in_order),
     CUNIT_TEST(test_push_batched),
     CUNIT_TEST(test_enqueue_too_big),
     CUNIT_TEST(test_enqueue_no_bufs),

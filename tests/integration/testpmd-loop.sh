@@ -6,7 +6,7 @@
 #  - counters conserve: a frame taken from one port is delivered to the
 #    other or counted under a drop reason;
 #  - virtio-user negotiated VIRTIO_F_IN_ORDER, so the loop runs on the
-#    in-order paths (one used entry per transmit burst);
+#    in-order paths;
 #  - add-port / del-port of a third port while the loop runs: no crash,
 #    the loop keeps running, the deleted port's socket is gone;
 #  - SIGTERM under traffic: exit 0, sockets unlinked.
