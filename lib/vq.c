@@ -619,6 +619,47 @@ hdr_put(uint8_t *dst, const uint8_t *hdr, uint32_t hdr_size)
  * written there.  The last chunk is padded from a local copy, so nothing
  * past 'src + len' is read.  Returns how many bytes of 'src' were written
  * (0: the padded chunk did not fit in 'room', nothing written). */
+#ifdef __SSE2__
+/* The last, partial chunk of 'src' [i, n) (1 to 15 bytes) in a register,
+ * zero padded, reading nothing outside [0, n).  Built in registers, not
+ * through a buffer on the stack: a 16-byte load of bytes just stored by
+ * narrower stores cannot be forwarded from the store buffer, so it waits
+ * until every older store has left it -- among them stores into lines
+ * the guest holds, each waiting for a round trip to the guest's CPU.
+ * With n >= 16 the chunk is the tail of the 16 bytes that end at n,
+ * shifted down; shorter lines (a buffer starting near the end of one)
+ * are assembled a byte at a time. */
+static inline __m128i
+tail_chunk(const uint8_t *src, uint32_t i, uint32_t n)
+{
+    uint32_t rem = n - i;
+    uint64_t lo, hi;
+    if (likely(n >= 16)) {
+        memcpy(&lo, src + n - 16, 8);
+        memcpy(&hi, src + n - 8, 8);
+        unsigned shift = (16 - rem) * 8;        /* 8..120 bits */
+        if (shift >= 64) {
+            lo = hi >> (shift - 64);
+            hi = 0;
+        } else {
+            lo = (lo >> shift) | (hi << (64 - shift));
+            hi >>= shift;
+        }
+    } else {
+        lo = hi = 0;
+        for (uint32_t k = 0; k < rem; k++) {
+            uint64_t byte = src[i + k];
+            if (k < 8) {
+                lo |= byte << (8 * k);
+            } else {
+                hi |= byte << (8 * (k - 8));
+            }
+        }
+    }
+    return _mm_set_epi64x((long long) hi, (long long) lo);
+}
+#endif
+
 static inline uint32_t
 stream_first_line(uint8_t *dst, uint32_t room, const uint8_t *src,
                   uint32_t len)
@@ -634,9 +675,7 @@ stream_first_line(uint8_t *dst, uint32_t room, const uint8_t *src,
         _mm_stream_si128(d++, _mm_loadu_si128((const __m128i *) (src + i)));
     }
     if (i < n) {
-        uint8_t tail[16] = { 0 };
-        memcpy(tail, src + i, n - i);
-        _mm_stream_si128(d, _mm_loadu_si128((const __m128i *) tail));
+        _mm_stream_si128(d, tail_chunk(src, i, n));
     }
     return n;
 #else

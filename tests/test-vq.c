@@ -713,8 +713,10 @@ test_enqueue_pieces(void)
 /* The common copy (one source piece, one buffer) at every alignment of
  * the buffer within a cache line and lengths around the 16-byte chunks the
  * first line is streamed in: the frame arrives intact behind a correct
- * header (a stale one is rewritten), and nothing is written past the end
- * of the buffer, not even by the padding of the last chunk. */
+ * header (a stale one is rewritten), nothing is written past the end
+ * of the buffer, not even by the padding of the last chunk, and nothing
+ * is read past the end of the source (it ends where a page without
+ * access begins: a read past it faults). */
 static void
 test_enqueue_layouts(void)
 {
@@ -722,6 +724,12 @@ test_enqueue_layouts(void)
                                      64, 65, 100, 1500 };
     struct guest g;
     uint8_t *frame = make_frame(1500);
+
+    long page = sysconf(_SC_PAGESIZE);
+    uint8_t *src_map = mmap(NULL, 3 * page, PROT_READ | PROT_WRITE,
+                            MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    CU_ASSERT_FATAL(src_map != MAP_FAILED);
+    CU_ASSERT_FATAL(mprotect(src_map + 2 * page, page, PROT_NONE) == 0);
 
     guest_init(&g, 256);
     uint16_t head = 0;
@@ -732,7 +740,9 @@ test_enqueue_layouts(void)
                 uint64_t gpa = DATA_GPA + 4096 + off;
                 uint8_t *buf = gva(&g, gpa);
                 memset(buf - 64, 0xee, room + 128);
-                struct vq_seg src = { frame, len };
+                uint8_t *end = src_map + 2 * page;
+                memcpy(end - len, frame, len);
+                struct vq_seg src = { end - len, len };
 
                 post_buf(&g, head % 256, gpa, room, F_WRITE);
                 CU_ASSERT_FATAL(vq_begin(&g.vq) >= 1);
@@ -759,6 +769,7 @@ test_enqueue_layouts(void)
             }
         }
     }
+    munmap(src_map, 3 * page);
     free(frame);
     guest_fini(&g);
 }
