@@ -5,7 +5,7 @@
  *
  * The guest is untrusted and may rewrite its descriptors and rings while we
  * read them.  So:
- *   - each descriptor is copied once into a local (desc_read) and only the
+ *   - each descriptor is copied once into a local (vq_desc_read) and only the
  *     local is validated and used; each ring slot is read once;
  *   - avail.idx may not run ahead of us by more than the ring size, and a
  *     head must be a valid index (else the ring is broken);
@@ -35,21 +35,6 @@
 
 /* Largest virtio-net header we write (12 in practice). */
 #define VQ_HDR_MAX 64
-
-/* Reads one descriptor exactly once.  The compiler barrier matters: without
- * it the compiler, which cannot see the guest's writes, could legitimately
- * drop the local copy and load a field from guest memory again after we
- * validated it.  memcpy also copes with an indirect table that is not
- * 16-byte aligned (the spec does not require it to be). */
-static inline struct vring_desc
-desc_read(const struct vring_desc *p)
-{
-    struct vring_desc d;
-
-    memcpy(&d, p, sizeof d);
-    __asm__ volatile("" ::: "memory");
-    return d;
-}
 
 static bool
 is_pow2(unsigned x)
@@ -302,7 +287,7 @@ vq_walk(struct vq *vq, struct vring_desc d, bool writable, struct walk *w)
     bool nested = false;
     int err;
 
-    for (;; d = desc_read(&table[idx])) {
+    for (;; d = vq_desc_read(&table[idx])) {
         uint16_t flags = le16toh(d.flags);
 
         if (flags & VRING_DESC_F_INDIRECT) {
@@ -336,9 +321,7 @@ vq_walk(struct vq *vq, struct vring_desc d, bool writable, struct walk *w)
     }
 }
 
-/* A chain of more than one descriptor, an indirect one, or a buffer
- * outside the cached region: the general walk. */
-static int __attribute__((noinline))
+int
 vq_pop_walk(struct vq *vq, struct vring_desc d, bool writable,
             struct vq_seg *segs, unsigned max_segs, struct vq_chain *chain)
 {
@@ -354,40 +337,6 @@ vq_pop_walk(struct vq *vq, struct vring_desc d, bool writable,
     return err;
 }
 
-int
-vq_pop(struct vq *vq, bool writable, struct vq_seg *segs, unsigned max_segs,
-       struct vq_chain *chain)
-{
-    if (vq->last_avail == vq->avail_idx) {
-        return -VQ_EMPTY;
-    }
-    uint16_t head = le16toh(READ_ONCE(vq->avail->ring[vq->last_avail
-                                                      & vq->mask]));
-    if (unlikely(head >= vq->size)) {
-        return -VQ_BROKEN;
-    }
-    vq->last_avail++;
-    chain->head = head;
-
-    /* Nearly every chain is one descriptor (a frame and its header in one
-     * buffer, or a receive buffer) in the region the last one was in: the
-     * walk's checks reduce to its flags and one range test. */
-    struct vring_desc d = desc_read(&vq->desc[head]);
-    uint64_t gpa = le64toh(d.addr);
-    uint32_t len = le32toh(d.len);
-    const struct gmem_region *r = vq->cache.last;
-    if (likely(le16toh(d.flags) == (writable ? VRING_DESC_F_WRITE : 0)
-               && r && len && max_segs && gpa - r->gpa < r->size
-               && len <= r->size - (gpa - r->gpa))) {
-        segs[0].addr = r->va + (gpa - r->gpa);
-        segs[0].len = len;
-        chain->n_segs = 1;
-        chain->len = len;
-        return 0;
-    }
-    return vq_pop_walk(vq, d, writable, segs, max_segs, chain);
-}
-
 /* Used entries are written in a batch, not one by one as chains are
  * pushed: the used ring's lines are the ones the guest polls, and a store
  * into one waits for the line to come back from the guest's CPU.  Between
@@ -395,8 +344,8 @@ vq_pop(struct vq *vq, bool writable, struct vq_seg *segs, unsigned max_segs,
  * behind a waiting store those would wait too.  vq->shadow holds the
  * entries of used positions [used_idx - n_shadow, used_idx), written out
  * when it fills up and by vq_end(), before used.idx is published. */
-static void
-shadow_flush(struct vq *vq)
+void
+vq_shadow_flush(struct vq *vq)
 {
     uint16_t pos = (uint16_t) (vq->used_idx - vq->n_shadow);
     for (unsigned i = 0; i < vq->n_shadow; i++, pos++) {
@@ -426,18 +375,6 @@ used_rollback(struct vq *vq, uint16_t pos)
     uint16_t n = (uint16_t) (vq->used_idx - pos);
     vq->n_shadow = n >= vq->n_shadow ? 0 : vq->n_shadow - n;
     vq->used_idx = pos;
-}
-
-void
-vq_push(struct vq *vq, uint16_t head, uint32_t len)
-{
-    if (unlikely(vq->n_shadow == VQ_SHADOW)) {
-        shadow_flush(vq);
-    }
-    vq->shadow[vq->n_shadow].id = htole32(head);
-    vq->shadow[vq->n_shadow].len = htole32(len);
-    vq->n_shadow++;
-    vq->used_idx++;
 }
 
 /* Whether the guest wants an interrupt for used entries [old, new). */
@@ -472,7 +409,7 @@ vq_end(struct vq *vq)
         return VQ_NOTIFY_NONE;
     }
     if (vq->n_shadow) {
-        shadow_flush(vq);
+        vq_shadow_flush(vq);
     }
 #ifdef __SSE2__
     if (vq->streamed) {
@@ -583,10 +520,29 @@ vq_reserve(struct vq *vq, uint32_t len, struct vq_seg *segs,
     uint16_t last_avail = vq->last_avail;
     uint16_t used_idx = vq->used_idx;
     uint32_t hdr_size = MIN(vq->hdr_size, VQ_HDR_MAX);
+    uint64_t needed = (uint64_t) hdr_size + len;
     unsigned n_segs = 0;
 
-    int n_chains = enq_reserve(vq, (uint64_t) hdr_size + len, segs,
-                               MIN(max_segs, VQ_MAX_SEGS), &n_segs);
+    /* The common case: the next chain, already seen available, holds the
+     * whole frame.  A chain it does not hold (or a bad one) is put back
+     * untouched and taken again by the general path, which reads it anew:
+     * nothing read here is used there. */
+    if (likely(last_avail != vq->avail_idx)) {
+        struct vq_chain c;
+        int err = vq_pop(vq, true, segs, MIN(max_segs, VQ_MAX_SEGS), &c);
+        if (likely(!err && c.len >= needed)) {
+            vq_push(vq, c.head, (uint32_t) needed);
+            resv->segs = segs;
+            resv->n_segs = c.n_segs;
+            resv->n_chains = 1;
+            resv->len = len;
+            return 0;
+        }
+        vq->last_avail = last_avail;
+    }
+
+    int n_chains = enq_reserve(vq, needed, segs, MIN(max_segs, VQ_MAX_SEGS),
+                               &n_segs);
     if (n_chains < 0) {
         if (n_chains != -VQ_BAD_DESC && n_chains != -VQ_BAD_ADDR) {
             vq->last_avail = last_avail;    /* nothing consumed */
@@ -601,29 +557,24 @@ vq_reserve(struct vq *vq, uint32_t len, struct vq_seg *segs,
     return 0;
 }
 
-/* Writes the virtio-net header only where it differs from what the buffer
- * already holds.  A guest recycles its receive buffers, so the header is
- * usually there from the last time: comparing reads a line both sides can
- * keep shared, where writing it would take it away from the guest's CPU
- * (and wait for it) once per frame. */
+/* Writes the 12-byte virtio-net header (all zero but num_buffers) only
+ * where it differs from what the buffer already holds.  A guest recycles
+ * its receive buffers, so the header is usually there from the last time:
+ * comparing reads a line both sides can keep shared, where writing it
+ * would take it away from the guest's CPU (and wait for it) once per
+ * frame. */
 static inline void
-hdr_put(uint8_t *dst, const uint8_t *hdr, uint32_t hdr_size)
+hdr_put12(uint8_t *dst, uint16_t num_buffers)
 {
-    if (hdr_size == 12) {
-        uint64_t a, x;
-        uint32_t b, y;
-        memcpy(&a, dst, 8);
-        memcpy(&x, hdr, 8);
-        memcpy(&b, dst + 8, 4);
-        memcpy(&y, hdr + 8, 4);
-        if (a != x) {
-            memcpy(dst, &x, 8);
-        }
-        if (b != y) {
-            memcpy(dst + 8, &y, 4);
-        }
-    } else if (memcmp(dst, hdr, hdr_size)) {
-        memcpy(dst, hdr, hdr_size);
+    uint64_t a, x = 0;
+    uint32_t b, y = (uint32_t) htole16(num_buffers) << 16;
+    memcpy(&a, dst, 8);
+    memcpy(&b, dst + 8, 4);
+    if (a != x) {
+        memcpy(dst, &x, 8);
+    }
+    if (b != y) {
+        memcpy(dst + 8, &y, 4);
     }
 }
 
@@ -715,22 +666,13 @@ vq_fill(struct vq *vq, const struct vq_resv *resv,
     uint32_t hdr_size = MIN(vq->hdr_size, VQ_HDR_MAX);
     uint32_t len = resv->len;
 
-    /* The header is written into the byte stream the chains form, so it
-     * may straddle pieces (and, with tiny buffers, chains) like Linux
-     * vhost-net does.  num_buffers exists when the header is 12 bytes and
-     * must then be 1 without MRG_RXBUF. */
-    uint8_t hdr[VQ_HDR_MAX] = { 0 };
-    size_t nb_off = offsetof(struct virtio_net_hdr_mrg_rxbuf, num_buffers);
-    if (hdr_size >= sizeof(struct virtio_net_hdr_mrg_rxbuf)) {
-        uint16_t nb = htole16(resv->n_chains);
-        memcpy(hdr + nb_off, &nb, sizeof nb);
-    }
-
-    /* The common case, one frame piece into one buffer: two copies. */
-    if (likely(n_src == 1 && src[0].len >= len
+    /* The common case, one frame piece into one buffer behind a 12-byte
+     * header (num_buffers is there, and must be 1 without MRG_RXBUF). */
+    if (likely(hdr_size == sizeof(struct virtio_net_hdr_mrg_rxbuf)
+               && n_src == 1 && src[0].len >= len
                && resv->segs[0].len >= hdr_size + len)) {
         uint8_t *dst = resv->segs[0].addr;
-        hdr_put(dst, hdr, hdr_size);
+        hdr_put12(dst, resv->n_chains);
         uint32_t done = stream_first_line(dst + hdr_size,
                                           resv->segs[0].len - hdr_size,
                                           src[0].addr, len);
@@ -739,6 +681,15 @@ vq_fill(struct vq *vq, const struct vq_resv *resv,
         return;
     }
 
+    /* The header is written into the byte stream the chains form, so it
+     * may straddle pieces (and, with tiny buffers, chains) like Linux
+     * vhost-net does. */
+    uint8_t hdr[VQ_HDR_MAX] = { 0 };
+    size_t nb_off = offsetof(struct virtio_net_hdr_mrg_rxbuf, num_buffers);
+    if (hdr_size >= sizeof(struct virtio_net_hdr_mrg_rxbuf)) {
+        uint16_t nb = htole16(resv->n_chains);
+        memcpy(hdr + nb_off, &nb, sizeof nb);
+    }
     struct seg_cursor c = { .seg = resv->segs, .off = 0 };
     if (hdr_size) {
         cursor_write(&c, hdr, hdr_size);

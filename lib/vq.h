@@ -30,9 +30,11 @@
 #ifndef VU_VQ_H
 #define VU_VQ_H 1
 
+#include <endian.h>
 #include <linux/virtio_ring.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "gmem.h"
 #include "util.h"
@@ -154,12 +156,12 @@ void vq_prefetch(const struct vq *, unsigned n);
  * receive ring.  Returns 0 with '*chain' filled; -VQ_EMPTY; -VQ_BROKEN; or
  * -VQ_BAD_DESC / -VQ_BAD_ADDR, in which case the chain was consumed and
  * 'chain->head' is valid: the caller gives it back with length 0. */
-int vq_pop(struct vq *, bool writable, struct vq_seg *segs, unsigned max_segs,
-           struct vq_chain *chain);
+static inline int vq_pop(struct vq *, bool writable, struct vq_seg *segs,
+                         unsigned max_segs, struct vq_chain *chain);
 
 /* Owner: returns a chain to the guest with 'len' bytes written.  The
  * entry reaches the used ring by vq_end() at the latest. */
-void vq_push(struct vq *, uint16_t head, uint32_t len);
+static inline void vq_push(struct vq *, uint16_t head, uint32_t len);
 
 /* Owner: ends a burst: publishes used.idx if it moved and notifies the
  * guest if it asked for it. */
@@ -202,5 +204,74 @@ uint32_t vq_segs_copy_out(const struct vq_seg *src, unsigned n_src,
  * data, trims that piece in place, and returns how many pieces remain; or -1
  * if the pieces hold fewer than 'n' bytes. */
 int vq_segs_skip(struct vq_seg **segs, unsigned n_segs, uint32_t n);
+
+/* ---- Inline: the per-chain calls of the datapath ---------------------- */
+
+/* vq.c: the general walk of the chain whose head 'd' was read already; and
+ * writing out the used entries batched in vq->shadow. */
+int vq_pop_walk(struct vq *, struct vring_desc d, bool writable,
+                struct vq_seg *segs, unsigned max_segs, struct vq_chain *);
+void vq_shadow_flush(struct vq *);
+
+/* Reads one descriptor exactly once.  The compiler barrier matters: without
+ * it the compiler, which cannot see the guest's writes, could legitimately
+ * drop the local copy and load a field from guest memory again after we
+ * validated it.  memcpy also copes with an indirect table that is not
+ * 16-byte aligned (the spec does not require it to be). */
+static inline struct vring_desc
+vq_desc_read(const struct vring_desc *p)
+{
+    struct vring_desc d;
+
+    memcpy(&d, p, sizeof d);
+    __asm__ volatile("" ::: "memory");
+    return d;
+}
+
+static inline int
+vq_pop(struct vq *vq, bool writable, struct vq_seg *segs, unsigned max_segs,
+       struct vq_chain *chain)
+{
+    if (vq->last_avail == vq->avail_idx) {
+        return -VQ_EMPTY;
+    }
+    uint16_t head = le16toh(READ_ONCE(vq->avail->ring[vq->last_avail
+                                                      & vq->mask]));
+    if (unlikely(head >= vq->size)) {
+        return -VQ_BROKEN;
+    }
+    vq->last_avail++;
+    chain->head = head;
+
+    /* Nearly every chain is one descriptor (a frame and its header in one
+     * buffer, or a receive buffer) in the region the last one was in: the
+     * walk's checks reduce to its flags and one range test. */
+    struct vring_desc d = vq_desc_read(&vq->desc[head]);
+    uint64_t gpa = le64toh(d.addr);
+    uint32_t len = le32toh(d.len);
+    const struct gmem_region *r = vq->cache.last;
+    if (likely(le16toh(d.flags) == (writable ? VRING_DESC_F_WRITE : 0)
+               && r && len && max_segs && gpa - r->gpa < r->size
+               && len <= r->size - (gpa - r->gpa))) {
+        segs[0].addr = r->va + (gpa - r->gpa);
+        segs[0].len = len;
+        chain->n_segs = 1;
+        chain->len = len;
+        return 0;
+    }
+    return vq_pop_walk(vq, d, writable, segs, max_segs, chain);
+}
+
+static inline void
+vq_push(struct vq *vq, uint16_t head, uint32_t len)
+{
+    if (unlikely(vq->n_shadow == VQ_SHADOW)) {
+        vq_shadow_flush(vq);
+    }
+    vq->shadow[vq->n_shadow].id = htole32(head);
+    vq->shadow[vq->n_shadow].len = htole32(len);
+    vq->n_shadow++;
+    vq->used_idx++;
+}
 
 #endif /* vq.h */
