@@ -160,6 +160,9 @@ vhost_rx_burst(struct port *port, unsigned qid, struct pkt *pkts, unsigned n,
         return 0;
     }
     n = MIN(n, (unsigned) avail);
+    if (!n) {
+        goto out;       /* the common poll of a quiet ring */
+    }
     vq_prefetch(vq, n);
 
     struct vq_chain chains[PORT_BURST];
@@ -196,10 +199,12 @@ vhost_rx_burst(struct port *port, unsigned qid, struct pkt *pkts, unsigned n,
             pkts[j].len = 0;
         }
     }
+    n = i;
+out:
     if (unlikely(gmem_faults(vq->mem))) {
-        return rx_fault(port, pkts, i);
+        return rx_fault(port, pkts, n);
     }
-    return i;
+    return n;
 }
 
 static void
