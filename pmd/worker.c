@@ -197,12 +197,43 @@ send_to(struct worker *w, const struct worker_conf *conf, uint16_t *dsts,
     return false;
 }
 
+/* The addresses of the last frame classified in a burst and what the MAC
+ * table said of its destination.  Frames of one flow follow each other in
+ * a burst from a guest's queue; for them the table's answer is the same
+ * (same source port, same second), so they skip it: learning the source
+ * again would change nothing, and a lookup racing with another worker's
+ * learning may see either answer anyway. */
+struct burst_memo {
+    bool valid;
+    int dst;                        /* fdb_lookup(), or -1 */
+    uint8_t addrs[PORT_ETH_ADDRS];
+};
+
+/* Learns the source of 'pkt' and returns the port of its destination
+ * (-1: unknown, or multicast), skipping the table for a frame with the
+ * same addresses as the one before it. */
+static inline int
+fdb_step(struct worker *w, struct burst_memo *memo, const struct pkt *pkt,
+         uint16_t in_port, uint32_t now)
+{
+    if (memo->valid && !memcmp(memo->addrs, pkt->addrs, PORT_ETH_ADDRS)) {
+        return memo->dst;
+    }
+    const uint8_t *dst_mac = pkt->addrs, *src_mac = pkt->addrs + 6;
+    fdb_learn(w->fdb, src_mac, in_port, now);
+    memo->dst = eth_is_multicast(dst_mac) ? -1
+                                          : fdb_lookup(w->fdb, dst_mac, now);
+    memcpy(memo->addrs, pkt->addrs, PORT_ETH_ADDRS);
+    memo->valid = true;
+    return memo->dst;
+}
+
 /* Step 2 for one frame: returns 0 if queued to at least one destination,
  * else the drop reason + 1. */
 static uint16_t
 classify(struct worker *w, const struct worker_conf *conf,
          const struct worker_rxq *rxq, struct pkt *pkt, uint32_t now,
-         uint16_t *dsts, unsigned *n_dsts)
+         struct burst_memo *memo, uint16_t *dsts, unsigned *n_dsts)
 {
     const struct port *in = rxq->port;
     if (pkt->drop) {
@@ -215,26 +246,22 @@ classify(struct worker *w, const struct worker_conf *conf,
         return PKT_DROP(DROP_MTU_EXCEEDED);
     }
 
-    const uint8_t *dst_mac = pkt->addrs, *src_mac = pkt->addrs + 6;
-    fdb_learn(w->fdb, src_mac, in->id, now);
-    if (!eth_is_multicast(dst_mac)) {
-        int dst = fdb_lookup(w->fdb, dst_mac, now);
-        if (dst >= 0) {
-            if (dst == in->id) {
-                return PKT_DROP(DROP_NO_DESTINATION);
-            }
-            if (!send_to(w, conf, dsts, n_dsts, dst, pkt)) {
-                return PKT_DROP(DROP_PORT_DOWN);
-            }
-            return 0;
+    int dst = fdb_step(w, memo, pkt, in->id, now);
+    if (dst >= 0) {
+        if (dst == in->id) {
+            return PKT_DROP(DROP_NO_DESTINATION);
         }
+        if (!send_to(w, conf, dsts, n_dsts, (uint16_t) dst, pkt)) {
+            return PKT_DROP(DROP_PORT_DOWN);
+        }
+        return 0;
     }
 
     bool sent = false;
     for (unsigned i = 0; i < conf->n_flood; i++) {
-        uint16_t dst = conf->flood[i];
-        if (dst != in->id) {
-            sent |= send_to(w, conf, dsts, n_dsts, dst, pkt);
+        uint16_t port = conf->flood[i];
+        if (port != in->id) {
+            sent |= send_to(w, conf, dsts, n_dsts, port, pkt);
         }
     }
     return sent ? 0 : PKT_DROP(DROP_NO_DESTINATION);
@@ -340,11 +367,13 @@ worker_forward(struct worker *w, const struct worker_conf *conf,
     unsigned n_dsts = 0;
     uint64_t bytes = 0;
     unsigned bad = 0, fwd = 0;
+    struct burst_memo memo = { .valid = false };
     for (unsigned i = 0; i < n; i++) {
         struct pkt *pkt = &w->pkts[i];
         bytes += pkt->len;
         bad += pkt->drop != 0;
-        uint16_t drop = classify(w, conf, rxq, pkt, now, dsts, &n_dsts);
+        uint16_t drop = classify(w, conf, rxq, pkt, now, &memo, dsts,
+                                 &n_dsts);
         if (unlikely(drop)) {
             counter_add(&rs->drops[drop - 1], 1);
         } else {
