@@ -33,7 +33,7 @@
 #include "util.h"
 
 #define STATS_MAGIC 0x31544154535556ULL       /* "VUSTAT1" */
-#define STATS_VERSION 2
+#define STATS_VERSION 3
 #define STATS_MAX_PORTS 64
 #define STATS_MAX_QUEUES 16
 #define STATS_MAX_WORKERS 32
@@ -109,6 +109,11 @@ struct stats_worker {
     uint64_t busy_cycles;       /* TSC cycles in bursts that did work */
     uint64_t idle_cycles;       /* TSC cycles in empty polls */
     uint64_t bursts;            /* bursts that did work */
+    uint64_t stalled_cycles;    /* TSC cycles of passes that took far
+                                   longer than their work can: the thread
+                                   was preempted (pmd/worker.c); neither
+                                   busy nor idle */
+    uint64_t stalls;            /* such passes */
     uint64_t handoff_lost;      /* frames handed over by another worker for
                                    a port this one no longer owns */
     int32_t cpu;                /* written by the control thread at start */

@@ -90,6 +90,8 @@ struct worker {
     struct fdb *fdb;
     const uint32_t *clock_sec;
     struct stats_worker *stats;
+    uint64_t stall_base;        /* cycles: see worker_main() */
+    uint64_t stall_per_frame;
     pthread_t thread;
     bool joined;
     size_t alloc_size;
@@ -531,6 +533,18 @@ worker_poll_once(struct worker *w)
     return frames;
 }
 
+/* Time accounting.  Each pass is timed with the TSC and counted as busy
+ * (it moved frames) or idle.  A pass that took far longer than its work
+ * can -- longer than STALL_BASE_US plus STALL_PER_FRAME_US for each frame
+ * it moved, generous bounds for a pass over every queue and for a
+ * 9000-byte copy -- was not running all that time: the kernel or the
+ * host ran something else on our CPU.  Counted as busy, such a pass would
+ * charge the preemption to the frames that happened to be waiting when
+ * the worker came back.  It is counted apart, as stalled (its frames
+ * still count as frames), so busy % and cycles per frame describe work. */
+#define STALL_BASE_US 50
+#define STALL_PER_FRAME_US 2
+
 static void *
 worker_main(void *w_)
 {
@@ -541,13 +555,17 @@ worker_main(void *w_)
     VLOG_INFO("worker %u: polling on cpu %d", w->id, w->cpu);
     while (!LOAD_ACQUIRE(w->stop)) {
         unsigned frames = worker_poll_once(w);
-        uint64_t t1 = tsc_now();
-        if (frames) {
+        uint64_t t1 = tsc_now(), dt = t1 - t0;
+        if (unlikely(dt > w->stall_base + frames * w->stall_per_frame)) {
+            counter_add(&st->stalled_cycles, dt);
+            counter_add(&st->stalls, 1);
             counter_add(&st->frames, frames);
-            counter_add(&st->busy_cycles, t1 - t0);
+        } else if (frames) {
+            counter_add(&st->frames, frames);
+            counter_add(&st->busy_cycles, dt);
             counter_add(&st->bursts, 1);
         } else {
-            counter_add(&st->idle_cycles, t1 - t0);
+            counter_add(&st->idle_cycles, dt);
         }
         t0 = t1;
     }
@@ -596,6 +614,8 @@ worker_create(unsigned id, int cpu, struct fdb *fdb, const uint32_t *clock_sec,
     w->fdb = fdb;
     w->clock_sec = clock_sec;
     w->stats = stats;
+    w->stall_base = tsc_hz() * STALL_BASE_US / 1000000;
+    w->stall_per_frame = tsc_hz() * STALL_PER_FRAME_US / 1000000;
     w->conf = &empty_conf;
     w->pending = (struct worker_conf *) &empty_conf;
     WRITE_ONCE(stats->cpu, cpu);

@@ -24,6 +24,7 @@
 #include "port-pcap.h"
 #include "port.h"
 #include "worker.h"
+#include "tsc.h"
 
 static char dir[64];
 
@@ -269,6 +270,9 @@ test_mirror_rx_and_tx(void)
 struct poll_port {
     struct port up;
     bool garbage;               /* every frame marked bad */
+    bool on_demand;             /* a frame only when 'give' is set ... */
+    bool give;
+    unsigned stall_us;          /* ... after sleeping this long */
     unsigned calls;             /* rx_burst calls */
 };
 
@@ -279,6 +283,14 @@ poll_rx_burst(struct port *port, unsigned qid, struct pkt *pkts, unsigned n,
     struct poll_port *pp = CONTAINER_OF(port, struct poll_port, up);
     static uint8_t frame[60] = "\x02\0\0\0\0\x09\x02\0\0\0\0\x08";
     unsigned k = READ_ONCE(pp->garbage) ? n : 1;
+    if (READ_ONCE(pp->on_demand)) {
+        if (!READ_ONCE(pp->give)) {
+            WRITE_ONCE(pp->calls, pp->calls + 1);
+            return 0;
+        }
+        usleep(pp->stall_us);
+        WRITE_ONCE(pp->give, false);
+    }
     pool[0] = (struct vq_seg) { frame, sizeof frame };
     for (unsigned i = 0; i < k; i++) {
         pkts[i] = (struct pkt) {
@@ -394,9 +406,71 @@ test_garbage_backoff(void)
                     - port_stats[1].queues[0].rx.packets);
 }
 
+/* A pass during which the worker lost its CPU (here: a port that sleeps
+ * 5 ms before handing out a frame) is counted as stalled, not as busy:
+ * the frame is counted, its 5 ms are not charged to it. */
+static void
+test_stalled_pass(void)
+{
+    static struct poll_port src, sink;
+    memset(port_stats, 0, sizeof port_stats);
+    memset(&worker_stats, 0, sizeof worker_stats);
+    poll_init(&src, 0, false);
+    poll_init(&sink, 1, false);
+    src.on_demand = true;
+    src.stall_us = 5000;
+
+    uint32_t clock_sec = 1;
+    struct fdb *fdb = fdb_create(64, 300);
+    struct worker *w;
+    CU_ASSERT_EQUAL_FATAL(worker_create(0, 0, fdb, &clock_sec, &worker_stats,
+                                        &w), 0);
+    struct worker_conf *conf = calloc(1, sizeof *conf
+                                         + sizeof(struct worker_rxq));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(conf);
+    conf->n_rxqs = 1;
+    conf->rxqs[0] = (struct worker_rxq) {
+        .port = &src.up, .stats = &port_stats[0].queues[0].rx,
+    };
+    conf->n_flood = 1;
+    conf->flood[0] = 1;
+    conf->txqs[1] = (struct worker_txq) {
+        &sink.up, 0, &port_stats[1].queues[0].tx,
+    };
+    for (unsigned p = 0; p < STATS_MAX_PORTS; p++) {
+        conf->remote[p] = -1;
+    }
+    CU_ASSERT_PTR_NULL(worker_reconfigure(w, conf));
+    CU_ASSERT_FATAL(wait_for(&src.calls, 1000));
+
+    uint64_t busy0 = READ_ONCE(worker_stats.busy_cycles);
+    uint64_t stalled0 = READ_ONCE(worker_stats.stalled_cycles);
+    uint64_t frames0 = READ_ONCE(worker_stats.frames);
+    WRITE_ONCE(src.give, true);
+    CU_ASSERT_FATAL(wait_for(&src.calls, READ_ONCE(src.calls) + 1000));
+    CU_ASSERT_FALSE(READ_ONCE(src.give));
+    uint64_t busy = READ_ONCE(worker_stats.busy_cycles) - busy0;
+    uint64_t stalled = READ_ONCE(worker_stats.stalled_cycles) - stalled0;
+
+    free(worker_reconfigure(w, calloc(1, sizeof *conf)));
+    worker_destroy(w);
+    fdb_destroy(fdb);
+
+    uint64_t ms = tsc_hz() / 1000;
+    CU_ASSERT_EQUAL(worker_stats.frames - frames0, 1);
+    CU_ASSERT(worker_stats.stalls >= 1);
+    CU_ASSERT(stalled >= 5 * ms);
+    CU_ASSERT(busy < ms);           /* busy passes are under 52 us each */
+    if (stalled < 5 * ms || busy >= ms) {
+        fprintf(stderr, "\n  busy %.3f ms, stalled %.3f ms\n",
+                (double) busy / ms, (double) stalled / ms);
+    }
+}
+
 static const struct cunit_test tests[] = {
     CUNIT_TEST(test_mirror_rx_and_tx),
     CUNIT_TEST(test_garbage_backoff),
+    CUNIT_TEST(test_stalled_pass),
 };
 
 int

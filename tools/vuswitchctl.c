@@ -284,6 +284,8 @@ take_snapshot(const struct stats_segment *seg, struct snapshot *s)
         dst->busy_cycles = READ_ONCE(src->busy_cycles);
         dst->idle_cycles = READ_ONCE(src->idle_cycles);
         dst->bursts = READ_ONCE(src->bursts);
+        dst->stalled_cycles = READ_ONCE(src->stalled_cycles);
+        dst->stalls = READ_ONCE(src->stalls);
         dst->handoff_lost = READ_ONCE(src->handoff_lost);
         dst->cpu = READ_ONCE(src->cpu);
         dst->in_use = READ_ONCE(src->in_use);
@@ -377,6 +379,8 @@ print_stats_json(const struct snapshot *s, bool pretty)
             json_kv_u64(&j, "busy_cycles", wk->busy_cycles);
             json_kv_u64(&j, "idle_cycles", wk->idle_cycles);
             json_kv_u64(&j, "bursts", wk->bursts);
+            json_kv_u64(&j, "stalled_cycles", wk->stalled_cycles);
+            json_kv_u64(&j, "stalls", wk->stalls);
             json_kv_u64(&j, "handoff_lost", wk->handoff_lost);
             json_object_end(&j);
         }
@@ -483,8 +487,9 @@ static void
 print_workers_table(FILE *out, const struct snapshot *s,
                     const struct snapshot *prev)
 {
-    fprintf(out, "\n%-6s %4s %16s %7s %12s\n", "WORKER", "CPU",
-            prev ? "FRAMES/s" : "FRAMES", "BUSY%", "CYCLES/FRAME");
+    fprintf(out, "\n%-6s %4s %16s %7s %8s %12s\n", "WORKER", "CPU",
+            prev ? "FRAMES/s" : "FRAMES", "BUSY%", "STALLED%",
+            "CYCLES/FRAME");
     for (int w = 0; w < STATS_MAX_WORKERS; w++) {
         const struct stats_worker *c = &s->workers[w];
         const struct stats_worker *p = prev ? &prev->workers[w] : NULL;
@@ -494,12 +499,15 @@ print_workers_table(FILE *out, const struct snapshot *s,
         uint64_t frames = c->frames - (p ? p->frames : 0);
         uint64_t busy = c->busy_cycles - (p ? p->busy_cycles : 0);
         uint64_t idle = c->idle_cycles - (p ? p->idle_cycles : 0);
+        uint64_t stalled = c->stalled_cycles - (p ? p->stalled_cycles : 0);
+        uint64_t all = busy + idle + stalled;
         double dt = p ? s->time - prev->time : 1;
         fprintf(out, "%-6d %4d %16.0f", w, c->cpu, dt > 0 ? frames / dt : 0);
-        if (busy + idle) {
-            fprintf(out, " %6.1f%%", 100.0 * busy / (busy + idle));
+        if (all) {
+            fprintf(out, " %6.1f%% %7.1f%%", 100.0 * busy / all,
+                    100.0 * stalled / all);
         } else {
-            fprintf(out, " %7s", "-");
+            fprintf(out, " %7s %8s", "-", "-");
         }
         if (frames) {
             fprintf(out, " %12" PRIu64 "\n", busy / frames);

@@ -93,10 +93,14 @@ def interval(ctl, sock, pid, seconds):
                 and thread_cpus(pid, t) == str(w1["cpu"])]
         busy = w1["busy_cycles"] - w0["busy_cycles"]
         idle = w1["idle_cycles"] - w0["idle_cycles"]
+        stalled = w1["stalled_cycles"] - w0["stalled_cycles"]
         frames = w1["frames"] - w0["frames"]
+        total = busy + idle + stalled
         workers.append({
             "id": w1["id"], "cpu": w1["cpu"], "frames": frames,
-            "busy_pct": 100.0 * busy / (busy + idle) if busy + idle else float("nan"),
+            "busy_pct": 100.0 * busy / total if total else float("nan"),
+            "stalled_pct": 100.0 * stalled / total if total else float("nan"),
+            "stalls": w1["stalls"] - w0["stalls"],
             "cycles_per_frame": busy / frames if frames else float("nan"),
             "cpu_pct": cpu_pct(tids[0]) if len(tids) == 1 else float("nan"),
             "preempted": delta(tids[0], 2) if len(tids) == 1 else -1})
@@ -248,16 +252,18 @@ def report(res):
     for g in res["guests"]:
         w = g["workers"][0]
         print("GUESTS n=%d forwarded_mpps=%.4f dropped=%d busy_pct=%.2f "
+              "stalled_pct=%.2f stalls=%d "
               "cycles_per_frame=%.0f worker_cpu_pct=%.1f worker_preempted=%d "
               "control_thread_cpu_pct=%.3f seconds=%.1f state=%s "
               "(handoff %d/%d ns) pktgen: %s"
               % (g["n"], forwarded_mpps(g),
                  sum(p["rx_dropped"] + p["tx_dropped"] for p in g["ports"]),
-                 w["busy_pct"], w["cycles_per_frame"], w["cpu_pct"],
+                 w["busy_pct"], w["stalled_pct"], w["stalls"],
+                 w["cycles_per_frame"], w["cpu_pct"],
                  w["preempted"], g["control_cpu_pct"], g["seconds"], g["state"],
                  g["handoff"][0], g["handoff"][1],
                  ", ".join(x for x in g["guests"] if x)))
         if w["busy_pct"] > w["cpu_pct"]:
-            print("  (n=%d: the worker was busy longer than it ran: busy_pct "
-                  "counts the time it was preempted while it held frames; "
+            print("  (n=%d: the worker was busy longer than it ran: it lost "
+                  "its CPU in passes short enough not to count as stalls; "
                   "CPU 1 was shared)" % g["n"])
