@@ -56,6 +56,18 @@ import guests       # tests/bench/guests.py: idle switch, pktgen guests
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
+def tsc_hz():
+    """The TSC's rate: these machines have a constant TSC (TESTBED.md),
+    which the kernel reports as the CPU's MHz."""
+    for line in open("/proc/cpuinfo"):
+        if line.startswith("cpu MHz"):
+            return float(line.split(":")[1]) * 1e6
+    return float("nan")
+
+
+TSC_HZ = tsc_hz()
+
+
 def sh(cmd, **kw):
     return subprocess.run(cmd, shell=True, check=False, **kw)
 
@@ -162,7 +174,8 @@ class Bench:
                           "--vdev", "net_virtio_user0,path=%s,queues=1,mrg_rxbuf=%s" % (a, mrg),
                           "--vdev", "net_virtio_user1,path=%s,queues=1,mrg_rxbuf=%s" % (b, mrg),
                           "--", "-i", "--forward-mode=io", "--nb-cores=1",
-                          "--total-num-mbufs=16384", "--txpkts=%d" % (size - 4)]
+                          "--total-num-mbufs=16384", "--txpkts=%d" % (size - 4),
+                          "--record-core-cycles"]
                          + jumbo_args(size), "gen.log", stdin=subprocess.PIPE)
         time.sleep(3)
         self.cmd(gen, "start tx_first %d" % self.a.seed_bursts)
@@ -191,8 +204,13 @@ class Bench:
             swlog = open(os.path.join(self.tmp, "dpdk-switch.log")).read()
             m = re.findall(r"CPU cycles/packet=([\d.]+)", swlog)
             cpf = float(m[-1]) if m else float("nan")
+        # The generator's own cost per frame it forwarded (over the whole
+        # run): at TSC_HZ / gen_cpf frames/s it has no cycle left, and a
+        # switch can be shown no faster than that.
+        m = re.findall(r"CPU cycles/packet=([\d.]+)", log)
+        gen_cpf = float(m[-1]) if m else float("nan")
         state = label(before, after)
-        return {"mpps": best, "cpf": cpf, "state": state,
+        return {"mpps": best, "cpf": cpf, "gen_cpf": gen_cpf, "state": state,
                 "handoff": (before, after)}
 
     def run_vupktgen(self, kind, size):
@@ -537,9 +555,10 @@ def main():
                 for kind in ("vuswitch", "dpdk"):
                     res = b.run(kind, size)
                     results.setdefault((size, kind), []).append(res)
-                    print("run size=%d %-8s %.2f Mpps  %.0f cycles/frame  state=%s (handoff %d/%d ns)"
-                          % (size, kind, res["mpps"], res["cpf"], res["state"],
-                             res["handoff"][0], res["handoff"][1]), flush=True)
+                    print("run size=%d %-8s %.2f Mpps  %.0f cycles/frame  generator %.0f cycles/frame  state=%s (handoff %d/%d ns)"
+                          % (size, kind, res["mpps"], res["cpf"], res["gen_cpf"],
+                             res["state"], res["handoff"][0], res["handoff"][1]),
+                          flush=True)
         cost = b.stats_cost(args.stats_cost_pairs) if args.stats_cost else None
         iso = b.isolation(max(2, args.runs)) if args.isolation else None
         gen_results = {}
@@ -571,18 +590,27 @@ def main():
         vu, dp = results[(size, "vuswitch")], results[(size, "dpdk")]
         # Prefer pairs measured in the same state.
         for st in ("fast", "slow"):
-            v = [r["mpps"] for r in vu if r["state"] == st]
-            d = [r["mpps"] for r in dp if r["state"] == st]
+            v = [r for r in vu if r["state"] == st]
+            d = [r for r in dp if r["state"] == st]
             if v and d:
                 break
         else:
-            v, d, st = [r["mpps"] for r in vu], [r["mpps"] for r in dp], "mixed"
-        x, y = max(v), max(d)
+            v, d, st = vu, dp, "mixed"
+        x = max(v, key=lambda r: r["mpps"])
+        y = max(d, key=lambda r: r["mpps"])
         seed = ("" if args.seed_bursts == 1
                 else " seed_bursts=%d" % args.seed_bursts)
-        print("RATIO size=%d vuswitch_mpps=%.2f dpdk_mpps=%.2f ratio=%.2f cycles_per_frame=%.0f state=%s%s"
-              % (size, x, y, x / y if y else float("nan"),
-                 statistics.median(r["cpf"] for r in vu), st, seed))
+        # cycles_per_frame (the switch's, inside it) and the generator's,
+        # from the same runs as the rates; the generator can carry at
+        # most gen_limit_mpps (TSC rate / its cycles per frame).
+        print("RATIO size=%d vuswitch_mpps=%.2f dpdk_mpps=%.2f ratio=%.2f "
+              "cycles_per_frame=%.0f dpdk_cycles_per_frame=%.0f "
+              "gen_cycles_per_frame=%.0f/%.0f gen_limit_mpps=%.1f/%.1f state=%s%s"
+              % (size, x["mpps"], y["mpps"],
+                 x["mpps"] / y["mpps"] if y["mpps"] else float("nan"),
+                 x["cpf"], y["cpf"], x["gen_cpf"], y["gen_cpf"],
+                 TSC_HZ / x["gen_cpf"] / 1e6, TSC_HZ / y["gen_cpf"] / 1e6,
+                 st, seed))
     print()
     print("With vupktgen (one direction, A -> B):")
     for size in sorted({s for s, _ in gen_results}):
