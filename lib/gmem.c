@@ -318,16 +318,11 @@ void *
 gmem_gpa_to_va(const struct gmem *mem, struct gmem_cache *cache,
                uint64_t gpa, uint64_t len)
 {
-    /* off < size: gpa is inside (gpa below r->gpa wraps to a huge off);
-     * len <= size - off: so is the end, which therefore does not wrap. */
-    const struct gmem_region *r = cache ? cache->last : NULL;
-    if (likely(r)) {
-        uint64_t off = gpa - r->gpa;
-        if (likely(off < r->size && len <= r->size - off)) {
-            return r->va + off;
-        }
+    void *hit = cache ? gmem_cache_hit(cache, gpa, len) : NULL;
+    if (likely(hit)) {
+        return hit;
     }
-    r = gmem_find_gpa(mem, gpa);
+    const struct gmem_region *r = gmem_find_gpa(mem, gpa);
     if (!r || len > r->size - (gpa - r->gpa)) {
         return NULL;
     }

@@ -19,6 +19,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "util.h"
+
 #define GMEM_MAX_REGIONS 32     /* VHOST_USER_MAX_RAM_SLOTS */
 
 struct gmem_region {
@@ -77,6 +79,24 @@ int gmem_remove(struct gmem *, const struct gmem_region_desc *desc);
 
 /* Unmaps and closes everything; the map is then empty.  Control thread. */
 void gmem_clear(struct gmem *);
+
+/* The translation of [gpa, gpa + len) if the whole range lies in the
+ * cached region, else NULL (the caller then asks gmem_gpa_to_va*()).
+ * Inline: the datapath does this for every descriptor.  off < size: gpa
+ * is inside (a gpa below the region wraps to a huge off); len <= size -
+ * off: so is the end, which therefore does not wrap. */
+static inline void *
+gmem_cache_hit(const struct gmem_cache *cache, uint64_t gpa, uint64_t len)
+{
+    const struct gmem_region *r = cache->last;
+    if (likely(r)) {
+        uint64_t off = gpa - r->gpa;
+        if (likely(off < r->size && len <= r->size - off)) {
+            return r->va + off;
+        }
+    }
+    return NULL;
+}
 
 /* Translates [gpa, gpa + len) to a pointer, only if the whole range lies in
  * one region; returns NULL otherwise (including len == 0 ranges outside any

@@ -207,14 +207,10 @@ struct walk {
 static inline void *
 vq_translate(struct vq *vq, uint64_t gpa, uint64_t len, uint64_t *contig)
 {
-    const struct gmem_region *r = vq->cache.last;
-
-    if (likely(r)) {
-        uint64_t off = gpa - r->gpa;
-        if (likely(off < r->size && len <= r->size - off)) {
-            *contig = len;
-            return r->va + off;
-        }
+    void *hit = gmem_cache_hit(&vq->cache, gpa, len);
+    if (likely(hit)) {
+        *contig = len;
+        return hit;
     }
     return gmem_gpa_to_va_partial(vq->mem, &vq->cache, gpa, len, contig);
 }

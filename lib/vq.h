@@ -247,13 +247,12 @@ vq_pop(struct vq *vq, bool writable, struct vq_seg *segs, unsigned max_segs,
      * buffer, or a receive buffer) in the region the last one was in: the
      * walk's checks reduce to its flags and one range test. */
     struct vring_desc d = vq_desc_read(&vq->desc[head]);
-    uint64_t gpa = le64toh(d.addr);
     uint32_t len = le32toh(d.len);
-    const struct gmem_region *r = vq->cache.last;
+    uint8_t *p;
     if (likely(le16toh(d.flags) == (writable ? VRING_DESC_F_WRITE : 0)
-               && r && len && max_segs && gpa - r->gpa < r->size
-               && len <= r->size - (gpa - r->gpa))) {
-        segs[0].addr = r->va + (gpa - r->gpa);
+               && len && max_segs
+               && (p = gmem_cache_hit(&vq->cache, le64toh(d.addr), len)))) {
+        segs[0].addr = p;
         segs[0].len = len;
         chain->n_segs = 1;
         chain->len = len;
