@@ -29,9 +29,6 @@
 #include <linux/virtio_net.h>
 #include <string.h>
 #include <unistd.h>
-#ifdef __SSE2__
-#include <emmintrin.h>
-#endif
 
 /* Largest virtio-net header we write (12 in practice). */
 #define VQ_HDR_MAX 64
@@ -65,7 +62,6 @@ vq_setup(struct vq *vq, const struct gmem *mem, uint16_t size,
     vq->signalled_used = base;
     vq->signalled_used_valid = false;
     vq->n_shadow = 0;
-    vq->streamed = false;
     vq->cache.last = NULL;
     return 0;
 }
@@ -407,12 +403,6 @@ vq_end(struct vq *vq)
     if (vq->n_shadow) {
         vq_shadow_flush(vq);
     }
-#ifdef __SSE2__
-    if (vq->streamed) {
-        _mm_sfence();       /* streamed frame bytes before used.idx */
-        vq->streamed = false;
-    }
-#endif
     STORE_RELEASE(vq->used->idx, htole16(new_used));
     vq->published_used = new_used;
 
@@ -574,87 +564,6 @@ hdr_put12(uint8_t *dst, uint16_t num_buffers)
     }
 }
 
-/* The first line of a frame -- the Ethernet and IP headers -- is the one
- * every receiver reads at once, so it leaves our cache on the guest's
- * CPU anyway.  Written with ordinary stores it first has to be fetched
- * from there (the guest read the buffer's previous frame): one round trip
- * between the CPUs per frame, and on the machines measured the stores
- * behind it wait their turn.  Non-temporal stores write it without
- * fetching it.  The rest of a large frame is copied normally: a guest that
- * only forwards never reads it, and it stays in our cache for the copy
- * that comes back.  vq_end() fences the streamed stores before the guest
- * can see the used entries.
- *
- * Streams the bytes of 'src' that fall into the cache line where 'dst'
- * starts, 16 at a time; 'dst' is 16-aligned and 'room' bytes may be
- * written there.  The last chunk is padded from a local copy, so nothing
- * past 'src + len' is read.  Returns how many bytes of 'src' were written
- * (0: the padded chunk did not fit in 'room', nothing written). */
-#ifdef __SSE2__
-/* The last, partial chunk of 'src' [i, n) (1 to 15 bytes) in a register,
- * zero padded, reading nothing outside [0, n).  Built in registers, not
- * through a buffer on the stack: a 16-byte load of bytes just stored by
- * narrower stores cannot be forwarded from the store buffer, so it waits
- * until every older store has left it -- among them stores into lines
- * the guest holds, each waiting for a round trip to the guest's CPU.
- * With n >= 16 the chunk is the tail of the 16 bytes that end at n,
- * shifted down; shorter lines (a buffer starting near the end of one)
- * are assembled a byte at a time. */
-static inline __m128i
-tail_chunk(const uint8_t *src, uint32_t i, uint32_t n)
-{
-    uint32_t rem = n - i;
-    uint64_t lo, hi;
-    if (likely(n >= 16)) {
-        memcpy(&lo, src + n - 16, 8);
-        memcpy(&hi, src + n - 8, 8);
-        unsigned shift = (16 - rem) * 8;        /* 8..120 bits */
-        if (shift >= 64) {
-            lo = hi >> (shift - 64);
-            hi = 0;
-        } else {
-            lo = (lo >> shift) | (hi << (64 - shift));
-            hi >>= shift;
-        }
-    } else {
-        lo = hi = 0;
-        for (uint32_t k = 0; k < rem; k++) {
-            uint64_t byte = src[i + k];
-            if (k < 8) {
-                lo |= byte << (8 * k);
-            } else {
-                hi |= byte << (8 * (k - 8));
-            }
-        }
-    }
-    return _mm_set_epi64x((long long) hi, (long long) lo);
-}
-#endif
-
-static inline uint32_t
-stream_first_line(uint8_t *dst, uint32_t room, const uint8_t *src,
-                  uint32_t len)
-{
-#ifdef __SSE2__
-    uint32_t n = MIN(len, 64 - ((uintptr_t) dst & 63));
-    if ((uintptr_t) dst & 15 || ((n + 15) & ~15u) > room) {
-        return 0;
-    }
-    __m128i *d = (__m128i *) dst;
-    uint32_t i = 0;
-    for (; i + 16 <= n; i += 16) {
-        _mm_stream_si128(d++, _mm_loadu_si128((const __m128i *) (src + i)));
-    }
-    if (i < n) {
-        _mm_stream_si128(d, tail_chunk(src, i, n));
-    }
-    return n;
-#else
-    (void) dst, (void) room, (void) src, (void) len;
-    return 0;
-#endif
-}
-
 void
 vq_fill(struct vq *vq, const struct vq_resv *resv,
         const struct vq_seg *src, unsigned n_src)
@@ -669,11 +578,13 @@ vq_fill(struct vq *vq, const struct vq_resv *resv,
                && resv->segs[0].len >= hdr_size + len)) {
         uint8_t *dst = resv->segs[0].addr;
         hdr_put12(dst, resv->n_chains);
-        uint32_t done = stream_first_line(dst + hdr_size,
-                                          resv->segs[0].len - hdr_size,
-                                          src[0].addr, len);
-        vq->streamed |= done != 0;
-        memcpy(dst + hdr_size + done, src[0].addr + done, len - done);
+        /* Ordinary stores: the line stays in our cache until the guest
+         * reads it, which every receiver does at once (the Ethernet
+         * header: Linux, and DPDK's virtio driver for its multicast
+         * counters).  Non-temporal stores of the first line sent it to
+         * memory instead; the guest then missed to DRAM, and vq_end's
+         * fence waited for them (BENCHMARKS.md). */
+        memcpy(dst + hdr_size, src[0].addr, len);
         return;
     }
 

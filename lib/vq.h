@@ -95,8 +95,6 @@ struct vq {
     bool signalled_used_valid;
     uint16_t n_shadow;          /* used entries pushed, not yet written */
     struct vring_used_elem shadow[VQ_SHADOW];   /* ... here (vq.c) */
-    bool streamed;              /* vq_fill used non-temporal stores since
-                                 * the last vq_end (which fences them) */
     struct gmem_cache cache;
 };
 
