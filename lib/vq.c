@@ -5,8 +5,9 @@
  *
  * The guest is untrusted and may rewrite its descriptors and rings while we
  * read them.  So:
- *   - each descriptor is copied once into a local (vq_desc_read) and only the
- *     local is validated and used; each ring slot is read once;
+ *   - each descriptor is copied once into a local (vq_desc_read) and only
+ *     the local is validated and used; each ring slot is read once (a
+ *     chain vq_reserve puts back is taken again as if never seen);
  *   - avail.idx may not run ahead of us by more than the ring size, and a
  *     head must be a valid index (else the ring is broken);
  *   - a chain is bounded: at most 'size' descriptors in the main table and
@@ -264,11 +265,12 @@ walk_indirect(struct vq *vq, const struct vring_desc *d, bool nested,
     return table;
 }
 
-/* Walks the chain whose head descriptor 'd' was read already.  Zero or more descriptors of the
- * main table may be followed by one indirect descriptor, whose table then
- * holds the rest of the chain.  The hop bound is the size of the table
- * being walked: a chain of exactly that many descriptors is fine, one more
- * hop can only be a loop (next = self, a 2-cycle, a ring-long cycle). */
+/* Walks the chain whose head descriptor 'd' was read already.  Zero or
+ * more descriptors of the main table may be followed by one indirect
+ * descriptor, whose table then holds the rest of the chain.  The hop
+ * bound is the size of the table being walked: a chain of exactly that
+ * many descriptors is fine, one more hop can only be a loop (next = self,
+ * a 2-cycle, a ring-long cycle). */
 static int
 vq_walk(struct vq *vq, struct vring_desc d, bool writable, struct walk *w)
 {
