@@ -184,6 +184,7 @@ dir_add(struct stats_dir *sum, const struct stats_dir *d)
     sum->notify_sent += READ_ONCE(d->notify_sent);
     sum->notify_suppressed += READ_ONCE(d->notify_suppressed);
     sum->kicks += READ_ONCE(d->kicks);
+    sum->flooded += READ_ONCE(d->flooded);
 }
 
 void

@@ -67,6 +67,9 @@ struct stats_dir {
     uint64_t notify_suppressed; /* guest asked not to be signalled */
     uint64_t kicks;             /* guest kicks seen; written by the
                                    control thread, which reads them */
+    uint64_t flooded;           /* rx: frames sent to every other port
+                                   (broadcast, multicast, unknown
+                                   destination); a subset of packets */
 } __cacheline_aligned;
 
 struct stats_queue {

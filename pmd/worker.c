@@ -20,9 +20,11 @@
  *      their reason.  Others teach the MAC table their source and are
  *      added to the list of each destination: the learnt port for known
  *      unicast, every other reachable port for broadcast, multicast and
- *      unknown unicast.  A frame with no destination (its learnt port is
- *      down, it would go back where it came from, nobody else is up) is
- *      counted too, so that  rx_packets = forwarded + sum(rx drops).
+ *      unknown unicast (counted as flooded on the receive queue; frames
+ *      of one flow in a burst ask the table once, see fdb_step()).  A
+ *      frame with no destination (its learnt port is down, it would go
+ *      back where it came from, nobody else is up) is counted too, so
+ *      that rx_packets = forwarded + sum(rx drops).
  *   3. One tx_burst per destination (transmit()): this is where the single
  *      copy, source guest to destination guest, happens.  The port reports
  *      per frame delivered or the tx drop reason, and we count it on the
@@ -266,7 +268,11 @@ classify(struct worker *w, const struct worker_conf *conf,
             sent |= send_to(w, conf, dsts, n_dsts, port, pkt);
         }
     }
-    return sent ? 0 : PKT_DROP(DROP_NO_DESTINATION);
+    if (!sent) {
+        return PKT_DROP(DROP_NO_DESTINATION);
+    }
+    counter_add(&rxq->stats->flooded, 1);
+    return 0;
 }
 
 /* Delivers 'n' frames to queue 'qid' of 'port' and counts each, delivered

@@ -467,10 +467,64 @@ test_stalled_pass(void)
     }
 }
 
+/* A frame to an unknown destination is flooded and counted as such on
+ * its receive queue; once the destination is learnt, the next one goes
+ * to it alone and is not. */
+static void
+test_flooded(void)
+{
+    static struct poll_port src, sink;
+    memset(port_stats, 0, sizeof port_stats);
+    poll_init(&src, 0, false);
+    poll_init(&sink, 1, false);
+    src.on_demand = true;
+
+    uint32_t clock_sec = 1;
+    struct fdb *fdb = fdb_create(64, 300);
+    struct worker *w;
+    CU_ASSERT_EQUAL_FATAL(worker_create(0, 0, fdb, &clock_sec, &worker_stats,
+                                        &w), 0);
+    struct worker_conf *conf = calloc(1, sizeof *conf
+                                         + sizeof(struct worker_rxq));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(conf);
+    conf->n_rxqs = 1;
+    conf->rxqs[0] = (struct worker_rxq) {
+        .port = &src.up, .stats = &port_stats[0].queues[0].rx,
+    };
+    conf->n_flood = 1;
+    conf->flood[0] = 1;
+    conf->txqs[1] = (struct worker_txq) {
+        &sink.up, 0, &port_stats[1].queues[0].tx,
+    };
+    for (unsigned p = 0; p < STATS_MAX_PORTS; p++) {
+        conf->remote[p] = -1;
+    }
+    CU_ASSERT_PTR_NULL(worker_reconfigure(w, conf));
+
+    const struct stats_dir *rx = &port_stats[0].queues[0].rx;
+    const struct stats_dir *tx = &port_stats[1].queues[0].tx;
+    WRITE_ONCE(src.give, true);
+    CU_ASSERT_FATAL(wait_for(&src.calls, READ_ONCE(src.calls) + 100));
+    CU_ASSERT_EQUAL(READ_ONCE(tx->packets), 1);
+    CU_ASSERT_EQUAL(READ_ONCE(rx->flooded), 1);
+
+    static const uint8_t dst[6] = { 0x02, 0, 0, 0, 0, 0x09 };  /* its dst */
+    fdb_learn(fdb, dst, 1, clock_sec);
+    WRITE_ONCE(src.give, true);
+    CU_ASSERT_FATAL(wait_for(&src.calls, READ_ONCE(src.calls) + 100));
+    CU_ASSERT_EQUAL(READ_ONCE(tx->packets), 2);
+    CU_ASSERT_EQUAL(READ_ONCE(rx->flooded), 1);
+
+    free(worker_reconfigure(w, calloc(1, sizeof *conf)));
+    worker_destroy(w);
+    fdb_destroy(fdb);
+}
+
 static const struct cunit_test tests[] = {
     CUNIT_TEST(test_mirror_rx_and_tx),
     CUNIT_TEST(test_garbage_backoff),
     CUNIT_TEST(test_stalled_pass),
+    CUNIT_TEST(test_flooded),
 };
 
 int

@@ -252,6 +252,7 @@ dir_copy(struct stats_dir *dst, const struct stats_dir *src)
     dst->notify_sent = READ_ONCE(src->notify_sent);
     dst->notify_suppressed = READ_ONCE(src->notify_suppressed);
     dst->kicks = READ_ONCE(src->kicks);
+    dst->flooded = READ_ONCE(src->flooded);
 }
 
 static void
@@ -319,6 +320,7 @@ json_queue(struct json *j, const struct port_snap *ps, int q)
     json_kv_u64(j, "tx_bytes", tx->bytes);
     json_kv_u64(j, "rx_dropped", stats_dir_dropped(rx));
     json_kv_u64(j, "tx_dropped", stats_dir_dropped(tx));
+    json_kv_u64(j, "rx_flooded", rx->flooded);
     json_drops(j, "rx_drops", rx, NULL);
     json_drops(j, "tx_drops", tx, NULL);
     json_kv_u64(j, "notify_sent", rx->notify_sent + tx->notify_sent);
@@ -343,6 +345,7 @@ json_port_stats(struct json *j, const struct port_snap *ps)
     json_kv_u64(j, "tx_bytes", ps->tx.bytes);
     json_kv_u64(j, "rx_dropped", stats_dir_dropped(&ps->rx));
     json_kv_u64(j, "tx_dropped", stats_dir_dropped(&ps->tx));
+    json_kv_u64(j, "rx_flooded", ps->rx.flooded);
     json_drops(j, "drops", &ps->rx, &ps->tx);
     json_key(j, "queues");
     json_array_begin(j);
@@ -478,6 +481,10 @@ print_ports_table(FILE *out, const struct snapshot *s,
         }
         fputc('\n', out);
         print_port_drops(out, ps);
+        if (ps->rx.flooded) {
+            fprintf(out, "    flooded: %" PRIu64 " (broadcast, multicast, "
+                    "unknown destination)\n", ps->rx.flooded);
+        }
     }
 }
 

@@ -40,6 +40,7 @@ guest_rx() { guest_cmd "$1" "vu_stats $2" >/dev/null; guest_stat "${GUEST_LOG[$1
 
 for size in 60 1500 8000; do
     a_rx0=$(stat a rx_packets) b_tx0=$(stat b tx_packets) c_tx0=$(stat c tx_packets)
+    a_flood0=$(stat a rx_flooded)
     b_guest0=$(guest_rx gb "b0_$size") c_guest0=$(guest_rx gc "c0_$size")
 
     # A jumbo frame takes several receive buffers: slower still.
@@ -53,6 +54,7 @@ for size in 60 1500 8000; do
     assert_eq "frames vuswitch took from A ($size B)" "$N" $(( $(stat a rx_packets) - a_rx0 ))
     assert_eq "frames vuswitch delivered to B ($size B)" "$N" $(( $(stat b tx_packets) - b_tx0 ))
     assert_eq "frames vuswitch delivered to C ($size B)" 0 $(( $(stat c tx_packets) - c_tx0 ))
+    assert_eq "frames from A flooded ($size B, B is learnt)" 0 $(( $(stat a rx_flooded) - a_flood0 ))
     assert_eq "frames guest B received ($size B)" "$N" $(( $(guest_rx gb "b1_$size") - b_guest0 ))
     assert_eq "frames guest C received ($size B)" 0 $(( $(guest_rx gc "c1_$size") - c_guest0 ))
 done
