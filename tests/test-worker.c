@@ -347,6 +347,47 @@ calls_during(struct poll_port *pp, struct poll_port *ref, unsigned n)
     return (unsigned) ((uint64_t) c * n / (r ? r : 1));
 }
 
+/* A worker on CPU 0 polling the receive queue of each port of 'srcs'
+ * (their ids index port_stats) and flooding to 'sink', the only port it
+ * transmits to. */
+static struct worker *
+start_worker(struct poll_port *const *srcs, unsigned n,
+             struct poll_port *sink, struct fdb *fdb,
+             const uint32_t *clock_sec)
+{
+    struct worker *w;
+    CU_ASSERT_EQUAL_FATAL(worker_create(0, 0, fdb, clock_sec, &worker_stats,
+                                        &w), 0);
+    struct worker_conf *conf = calloc(1, sizeof *conf
+                                         + n * sizeof(struct worker_rxq));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(conf);
+    conf->n_rxqs = n;
+    for (unsigned i = 0; i < n; i++) {
+        conf->rxqs[i] = (struct worker_rxq) {
+            .port = &srcs[i]->up,
+            .stats = &port_stats[srcs[i]->up.id].queues[0].rx,
+        };
+    }
+    uint16_t out = sink->up.id;
+    conf->n_flood = 1;
+    conf->flood[0] = out;
+    conf->txqs[out] = (struct worker_txq) {
+        &sink->up, 0, &port_stats[out].queues[0].tx,
+    };
+    for (unsigned p = 0; p < STATS_MAX_PORTS; p++) {
+        conf->remote[p] = -1;
+    }
+    CU_ASSERT_PTR_NULL(worker_reconfigure(w, conf));
+    return w;
+}
+
+static void
+stop_worker(struct worker *w)
+{
+    free(worker_reconfigure(w, calloc(1, sizeof(struct worker_conf))));
+    worker_destroy(w);
+}
+
 static void
 test_garbage_backoff(void)
 {
@@ -358,28 +399,8 @@ test_garbage_backoff(void)
 
     uint32_t clock_sec = 1;
     struct fdb *fdb = fdb_create(64, 300);
-    struct worker *w;
-    CU_ASSERT_EQUAL_FATAL(worker_create(0, 0, fdb, &clock_sec, &worker_stats,
-                                        &w), 0);
-    struct worker_conf *conf = calloc(1, sizeof *conf
-                                         + 2 * sizeof(struct worker_rxq));
-    CU_ASSERT_PTR_NOT_NULL_FATAL(conf);
-    conf->n_rxqs = 2;
-    conf->rxqs[0] = (struct worker_rxq) {
-        .port = &garbage.up, .stats = &port_stats[0].queues[0].rx,
-    };
-    conf->rxqs[1] = (struct worker_rxq) {
-        .port = &good.up, .stats = &port_stats[1].queues[0].rx,
-    };
-    conf->n_flood = 1;
-    conf->flood[0] = 2;
-    conf->txqs[2] = (struct worker_txq) {
-        &sink.up, 0, &port_stats[2].queues[0].tx,
-    };
-    for (unsigned p = 0; p < STATS_MAX_PORTS; p++) {
-        conf->remote[p] = -1;
-    }
-    CU_ASSERT_PTR_NULL(worker_reconfigure(w, conf));
+    struct worker *w = start_worker((struct poll_port *[]) { &garbage, &good },
+                                    2, &sink, fdb, &clock_sec);
 
     /* Flooding: polled at most once every 64 passes, once backed off. */
     calls_during(&garbage, &good, 2000);
@@ -394,8 +415,7 @@ test_garbage_backoff(void)
     calls_during(&garbage, &good, 2000);
     CU_ASSERT(calls_during(&garbage, &good, 20000) >= 19000);
 
-    free(worker_reconfigure(w, calloc(1, sizeof *conf)));
-    worker_destroy(w);
+    stop_worker(w);
     fdb_destroy(fdb);
 
     /* Nothing taken was lost: every garbage frame is counted. */
@@ -422,25 +442,8 @@ test_stalled_pass(void)
 
     uint32_t clock_sec = 1;
     struct fdb *fdb = fdb_create(64, 300);
-    struct worker *w;
-    CU_ASSERT_EQUAL_FATAL(worker_create(0, 0, fdb, &clock_sec, &worker_stats,
-                                        &w), 0);
-    struct worker_conf *conf = calloc(1, sizeof *conf
-                                         + sizeof(struct worker_rxq));
-    CU_ASSERT_PTR_NOT_NULL_FATAL(conf);
-    conf->n_rxqs = 1;
-    conf->rxqs[0] = (struct worker_rxq) {
-        .port = &src.up, .stats = &port_stats[0].queues[0].rx,
-    };
-    conf->n_flood = 1;
-    conf->flood[0] = 1;
-    conf->txqs[1] = (struct worker_txq) {
-        &sink.up, 0, &port_stats[1].queues[0].tx,
-    };
-    for (unsigned p = 0; p < STATS_MAX_PORTS; p++) {
-        conf->remote[p] = -1;
-    }
-    CU_ASSERT_PTR_NULL(worker_reconfigure(w, conf));
+    struct worker *w = start_worker((struct poll_port *[]) { &src }, 1, &sink,
+                                    fdb, &clock_sec);
     CU_ASSERT_FATAL(wait_for(&src.calls, 1000));
 
     uint64_t busy0 = READ_ONCE(worker_stats.busy_cycles);
@@ -452,8 +455,7 @@ test_stalled_pass(void)
     uint64_t busy = READ_ONCE(worker_stats.busy_cycles) - busy0;
     uint64_t stalled = READ_ONCE(worker_stats.stalled_cycles) - stalled0;
 
-    free(worker_reconfigure(w, calloc(1, sizeof *conf)));
-    worker_destroy(w);
+    stop_worker(w);
     fdb_destroy(fdb);
 
     uint64_t ms = tsc_hz() / 1000;
@@ -481,25 +483,8 @@ test_flooded(void)
 
     uint32_t clock_sec = 1;
     struct fdb *fdb = fdb_create(64, 300);
-    struct worker *w;
-    CU_ASSERT_EQUAL_FATAL(worker_create(0, 0, fdb, &clock_sec, &worker_stats,
-                                        &w), 0);
-    struct worker_conf *conf = calloc(1, sizeof *conf
-                                         + sizeof(struct worker_rxq));
-    CU_ASSERT_PTR_NOT_NULL_FATAL(conf);
-    conf->n_rxqs = 1;
-    conf->rxqs[0] = (struct worker_rxq) {
-        .port = &src.up, .stats = &port_stats[0].queues[0].rx,
-    };
-    conf->n_flood = 1;
-    conf->flood[0] = 1;
-    conf->txqs[1] = (struct worker_txq) {
-        &sink.up, 0, &port_stats[1].queues[0].tx,
-    };
-    for (unsigned p = 0; p < STATS_MAX_PORTS; p++) {
-        conf->remote[p] = -1;
-    }
-    CU_ASSERT_PTR_NULL(worker_reconfigure(w, conf));
+    struct worker *w = start_worker((struct poll_port *[]) { &src }, 1, &sink,
+                                    fdb, &clock_sec);
 
     const struct stats_dir *rx = &port_stats[0].queues[0].rx;
     const struct stats_dir *tx = &port_stats[1].queues[0].tx;
@@ -515,8 +500,7 @@ test_flooded(void)
     CU_ASSERT_EQUAL(READ_ONCE(tx->packets), 2);
     CU_ASSERT_EQUAL(READ_ONCE(rx->flooded), 1);
 
-    free(worker_reconfigure(w, calloc(1, sizeof *conf)));
-    worker_destroy(w);
+    stop_worker(w);
     fdb_destroy(fdb);
 }
 
