@@ -153,28 +153,7 @@ step() {
 }
 
 all=$(seq -s, 0 $((Q - 1)))
-# While a guest boots, its driver and QEMU are still setting up its queues
-# (enabling pairs, starting rings); a frame for the guest in such a moment
-# finds no live receive ring and is dropped, counted as port_down (its
-# MAC was learnt) or no_destination (flooded to nobody).  Seen in CI: the
-# first ping of vu_wait_peer, or the reply to it (it then takes two
-# tries).  Only such drops may have happened before the test begins;
-# from here on, none.
-ctl stats --json >"$T/start.json"
-python3 -c '
-import json, sys
-for p in json.load(open(sys.argv[1]))["ports"]:
-    other = {r: n for r, n in p["drops"].items()
-             if n and r not in ("port_down", "no_destination")}
-    if other:
-        sys.exit("drops on port %s at boot: %s" % (p["name"], other))
-' "$T/start.json" || fail "drops other than for a receive ring not live yet while the guests booted"
-drops_at_start() {
-    python3 -c '
-import json, sys
-p = next(p for p in json.load(open(sys.argv[1]))["ports"] if p["name"] == sys.argv[2])
-print(p["rx_dropped"] + p["tx_dropped"])' "$T/start.json" "$1"
-}
+mark_booted
 step boot 1 0
 step more $Q "$all"
 # Each worker transmits into B through the first queue it owns; unless one
@@ -192,8 +171,7 @@ step again 2 "$all"
 guest_cmd ga 'vu_ping 3' >/dev/null || fail "A cannot ping B"
 guest_cmd gb 'vu_ping 3' >/dev/null || fail "B cannot ping A"
 for p in a b; do
-    assert_eq "drops on port $p since the guests booted" 0 \
-        "$(( $(stat $p rx_dropped) + $(stat $p tx_dropped) - $(drops_at_start $p) ))"
+    assert_eq "drops on port $p since the guests booted" 0 "$(drops_since_boot $p)"
 done
 check_conservation_pair a b
 for pid in $pids; do
