@@ -642,26 +642,3 @@ vq_segs_copy_out(const struct vq_seg *src, unsigned n_src, uint32_t skip,
     }
     return done;
 }
-
-int
-vq_segs_skip(struct vq_seg **segsp, unsigned n_segs, uint32_t n)
-{
-    struct vq_seg *segs = *segsp;
-    unsigned i = 0;
-
-    /* Pieces that end at or before byte 'n' go entirely (so do empty
-     * ones), leaving the first piece that still holds data. */
-    while (i < n_segs && n >= segs[i].len) {
-        n -= segs[i].len;
-        i++;
-    }
-    if (i == n_segs && n) {
-        return -1;
-    }
-    if (i < n_segs) {
-        segs[i].addr += n;
-        segs[i].len -= n;
-    }
-    *segsp = segs + i;
-    return n_segs - i;
-}

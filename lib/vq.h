@@ -201,7 +201,8 @@ uint32_t vq_segs_copy_out(const struct vq_seg *src, unsigned n_src,
  * a transmitted frame): advances '*segs' to the first piece that still holds
  * data, trims that piece in place, and returns how many pieces remain; or -1
  * if the pieces hold fewer than 'n' bytes. */
-int vq_segs_skip(struct vq_seg **segs, unsigned n_segs, uint32_t n);
+static inline int vq_segs_skip(struct vq_seg **segs, unsigned n_segs,
+                               uint32_t n);
 
 /* ---- Inline: the per-chain calls of the datapath ---------------------- */
 
@@ -269,6 +270,29 @@ vq_push(struct vq *vq, uint16_t head, uint32_t len)
     vq->shadow[vq->n_shadow].len = htole32(len);
     vq->n_shadow++;
     vq->used_idx++;
+}
+
+static inline int
+vq_segs_skip(struct vq_seg **segsp, unsigned n_segs, uint32_t n)
+{
+    struct vq_seg *segs = *segsp;
+    unsigned i = 0;
+
+    /* Pieces that end at or before byte 'n' go entirely (so do empty
+     * ones), leaving the first piece that still holds data. */
+    while (i < n_segs && n >= segs[i].len) {
+        n -= segs[i].len;
+        i++;
+    }
+    if (i == n_segs && n) {
+        return -1;
+    }
+    if (i < n_segs) {
+        segs[i].addr += n;
+        segs[i].len -= n;
+    }
+    *segsp = segs + i;
+    return n_segs - i;
 }
 
 #endif /* vq.h */

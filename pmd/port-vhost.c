@@ -79,13 +79,7 @@ pkt_from_chain(struct pkt *pkt, struct vq_seg *segs, const struct vq_chain *c,
     pkt->cookie = c->head;
     pkt->drop = 0;
     struct vq_seg *first = segs;
-    int n = 1;
-    if (likely(c->n_segs == 1 && segs[0].len > hdr_size)) {
-        segs[0].addr += hdr_size;       /* header and frame in one buffer */
-        segs[0].len -= hdr_size;
-    } else {
-        n = vq_segs_skip(&first, c->n_segs, hdr_size);
-    }
+    int n = vq_segs_skip(&first, c->n_segs, hdr_size);
     if (unlikely(n < 0 || c->len - hdr_size < 14)) {
         pkt->drop = PKT_DROP(DROP_HEADER_TOO_SHORT);
         pkt->n_segs = 0;

@@ -562,12 +562,13 @@ worker_main(void *w_)
     while (!LOAD_ACQUIRE(w->stop)) {
         unsigned frames = worker_poll_once(w);
         uint64_t t1 = tsc_now(), dt = t1 - t0;
+        if (frames) {
+            counter_add(&st->frames, frames);
+        }
         if (unlikely(dt > w->stall_base + frames * w->stall_per_frame)) {
             counter_add(&st->stalled_cycles, dt);
             counter_add(&st->stalls, 1);
-            counter_add(&st->frames, frames);
         } else if (frames) {
-            counter_add(&st->frames, frames);
             counter_add(&st->busy_cycles, dt);
             counter_add(&st->bursts, 1);
         } else {
