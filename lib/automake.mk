@@ -11,4 +11,4 @@ lib_libvu_a_SOURCES = \
 	lib/util.h \
 	lib/vhu-dev.c lib/vhu-dev.h \
 	lib/vhu-msg.c lib/vhu-msg.h \
-	lib/vq.c lib/vq.h
+	lib/vq.c lib/vq-packed.c lib/vq.h

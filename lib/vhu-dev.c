@@ -59,6 +59,7 @@
 #define F_INDIRECT_DESC 28
 #define F_EVENT_IDX     29
 #define F_VERSION_1     32
+#define F_RING_PACKED   34
 #define F_IN_ORDER      35
 
 #define HAS(features, bit) (((features) >> (bit)) & 1)
@@ -178,13 +179,35 @@ vring_get(struct vhu_dev *dev, uint32_t index)
     return &dev->vrings[index];
 }
 
+/* The three parts of a ring in our address space: split (desc, avail,
+ * used) or packed (table, driver and device event areas), by the features
+ * the front end set. */
+struct vring_parts {
+    void *desc, *avail, *used;
+};
+
+static bool
+dev_packed(const struct vhu_dev *dev)
+{
+    return HAS(dev->features, F_RING_PACKED);
+}
+
 static int
 vring_translate(const struct vhu_dev *dev, const struct vhu_vring *vr,
-                struct vring_desc **desc, struct vring_avail **avail,
-                struct vring_used **used)
+                struct vring_parts *p)
 {
+    if (dev_packed(dev)) {
+        return vq_translate_rings_packed(
+            &dev->mem, vr->size, vr->desc_qva, vr->avail_qva, vr->used_qva,
+            (struct vring_packed_desc **) &p->desc,
+            (struct vring_packed_desc_event **) &p->avail,
+            (struct vring_packed_desc_event **) &p->used);
+    }
     return vq_translate_rings(&dev->mem, vr->size, vr->desc_qva,
-                              vr->avail_qva, vr->used_qva, desc, avail, used);
+                              vr->avail_qva, vr->used_qva,
+                              (struct vring_desc **) &p->desc,
+                              (struct vring_avail **) &p->avail,
+                              (struct vring_used **) &p->used);
 }
 
 /* Stops a started ring; the caller has quiesced.  Its position is kept as
@@ -197,7 +220,7 @@ vring_stop(struct vhu_dev *dev, struct vhu_vring *vr)
         vr->started = false;
         vr->mapped = false;
         vr->was_enabled = false;
-        VLOG_INFO("%s: vring %u stopped at %u", dev->name,
+        VLOG_INFO("%s: vring %u stopped at %#" PRIx32, dev->name,
                   vring_index(dev, vr), vr->base);
     }
 }
@@ -221,18 +244,28 @@ static int
 vring_start(struct vhu_dev *dev, struct vhu_vring *vr)
 {
     unsigned idx = vring_index(dev, vr);
-    struct vring_desc *desc;
-    struct vring_avail *avail;
-    struct vring_used *used;
+    struct vring_parts p;
 
     if (!vr->size || !vr->addr_set) {
         return dev_break(dev, "vring %u kicked before its size and "
                          "addresses were set", idx);
     }
-    int err = vring_translate(dev, vr, &desc, &avail, &used);
-    if (!err) {
-        err = vq_setup(&vr->vq, &dev->mem, vr->size, desc, avail, used,
-                       vr->base);
+    if (!dev_packed(dev) && (vr->size & (vr->size - 1))) {
+        return dev_break(dev, "vring %u: size %u is not a power of two "
+                         "(only a packed ring may have that)", idx,
+                         vr->size);
+    }
+    int err = vring_translate(dev, vr, &p);
+    if (!err && dev_packed(dev)) {
+        err = vq_setup_packed(&vr->vq, &dev->mem, vr->size, p.desc, p.avail,
+                              p.used, vr->base);
+        if (err) {
+            return dev_break(dev, "vring %u: base %#" PRIx32 " is outside "
+                             "the ring (size %u)", idx, vr->base, vr->size);
+        }
+    } else if (!err) {
+        err = vq_setup(&vr->vq, &dev->mem, vr->size, p.desc, p.avail, p.used,
+                       (uint16_t) vr->base);
     }
     if (err) {
         return dev_break(dev, "vring %u: rings not in guest memory (%s)",
@@ -249,8 +282,9 @@ vring_start(struct vhu_dev *dev, struct vhu_vring *vr)
         vr->enabled = true;
     }
     vr->was_enabled |= vr->enabled;
-    VLOG_INFO("%s: vring %u started: size %u, base %u%s", dev->name, idx,
-              vr->size, vr->base, vr->enabled ? "" : " (disabled)");
+    VLOG_INFO("%s: vring %u started: %s, size %u, base %#" PRIx32 "%s",
+              dev->name, idx, vr->vq.packed ? "packed" : "split", vr->size,
+              vr->base, vr->enabled ? "" : " (disabled)");
     dev_changed(dev);
     return 0;
 }
@@ -264,15 +298,13 @@ dev_remap_rings(struct vhu_dev *dev)
 {
     for (unsigned i = 0; i < VHU_MAX_VRINGS; i++) {
         struct vhu_vring *vr = &dev->vrings[i];
-        struct vring_desc *desc;
-        struct vring_avail *avail;
-        struct vring_used *used;
+        struct vring_parts p;
 
         vr->vq.cache.last = NULL;
         if (!vr->started) {
             continue;
         }
-        if (vring_translate(dev, vr, &desc, &avail, &used)) {
+        if (vring_translate(dev, vr, &p)) {
             if (vr->mapped) {
                 VLOG_WARN("%s: vring %u is outside guest memory now; not "
                           "polled until it is mapped again", dev->name, i);
@@ -280,9 +312,15 @@ dev_remap_rings(struct vhu_dev *dev)
             vr->mapped = false;
             continue;
         }
-        vr->vq.desc = desc;
-        vr->vq.avail = avail;
-        vr->vq.used = used;
+        if (vr->vq.packed) {
+            vr->vq.pdesc = p.desc;
+            vr->vq.driver_event = p.avail;
+            vr->vq.device_event = p.used;
+        } else {
+            vr->vq.desc = p.desc;
+            vr->vq.avail = p.avail;
+            vr->vq.used = p.used;
+        }
         vr->vq.mem = &dev->mem;
         vr->mapped = true;
         vq_start(&vr->vq);
@@ -539,9 +577,13 @@ h_set_vring_num(struct vhu_dev *dev, struct vhu_msg *msg)
     if (!vr) {
         return -EPROTO;
     }
-    if (!num || num > VQ_MAX_SIZE || (num & (num - 1))) {
-        return dev_break(dev, "vring %u: size %" PRIu32 " is not a power "
-                         "of two in 1..%u", vring_index(dev, vr), num,
+    /* A packed ring may have any size, a split one needs a power of two
+     * (checked again when the ring starts: features may change). */
+    bool pow2 = !(num & (num - 1));
+    if (!num || num > VQ_MAX_SIZE || (!dev_packed(dev) && !pow2)) {
+        return dev_break(dev, "vring %u: size %" PRIu32 " is not %sin "
+                         "1..%u", vring_index(dev, vr), num,
+                         dev_packed(dev) ? "" : "a power of two ",
                          VQ_MAX_SIZE);
     }
     bool changed = vring_begin_change(dev, vr);
@@ -557,9 +599,7 @@ h_set_vring_addr(struct vhu_dev *dev, struct vhu_msg *msg)
 {
     const struct vhu_vring_addr *a = &msg->payload.addr;
     struct vhu_vring *vr = vring_get(dev, a->index);
-    struct vring_desc *desc;
-    struct vring_avail *avail;
-    struct vring_used *used;
+    struct vring_parts p;
     int err = 0;
 
     if (!vr) {
@@ -575,7 +615,7 @@ h_set_vring_addr(struct vhu_dev *dev, struct vhu_msg *msg)
     /* Checked now if we can, so that the error names this request; KICK
      * translates again (the map may change in between). */
     if (vr->size && dev->mem.n_regions) {
-        err = vring_translate(dev, vr, &desc, &avail, &used);
+        err = vring_translate(dev, vr, &p);
         if (err) {
             err = dev_break(dev, "vring %u: addresses desc %#" PRIx64
                             " avail %#" PRIx64 " used %#" PRIx64 " not in "
@@ -599,14 +639,15 @@ h_set_vring_base(struct vhu_dev *dev, struct vhu_msg *msg)
     if (!vr) {
         return -EPROTO;
     }
-    /* Split rings only: the packed ring's wrap counter (bit 15 and up)
-     * would land here, and we never offer VIRTIO_F_RING_PACKED. */
-    if (base > UINT16_MAX) {
+    /* Split: an index.  Packed: two positions with their wrap counters
+     * (vq_setup_packed checks them against the size when the ring
+     * starts). */
+    if (!dev_packed(dev) && base > UINT16_MAX) {
         return dev_break(dev, "vring %u: base %" PRIu32 " above 65535",
                          vring_index(dev, vr), base);
     }
     bool changed = vring_begin_change(dev, vr);
-    vr->base = (uint16_t) base;
+    vr->base = base;
     if (changed) {
         dev_changed(dev);
     }

@@ -64,6 +64,7 @@
      | (1ULL << 15 /* VIRTIO_NET_F_MRG_RXBUF */)                \
      | (1ULL << 28 /* VIRTIO_RING_F_INDIRECT_DESC */)           \
      | (1ULL << 29 /* VIRTIO_RING_F_EVENT_IDX */)               \
+     | (1ULL << 34 /* VIRTIO_F_RING_PACKED */)                  \
      | (1ULL << 35 /* VIRTIO_F_IN_ORDER */)                     \
      | VHU_F_NET_MQ                                             \
      | (1ULL << VHU_F_PROTOCOL_FEATURES))
@@ -98,7 +99,8 @@ struct vhu_dev_ops {
 struct vhu_vring {
     struct vq vq;               /* datapath state, see vq.h */
     uint16_t size;              /* SET_VRING_NUM, 0 if unset */
-    uint16_t base;              /* SET_VRING_BASE */
+    uint32_t base;              /* SET_VRING_BASE (packed: vq_setup_packed's
+                                 * form) */
     bool addr_set;              /* SET_VRING_ADDR received */
     uint64_t desc_qva, avail_qva, used_qva;
     int kick_fd;                /* -1 if none (or polling) */

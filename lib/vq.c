@@ -1,5 +1,6 @@
 /* vq.c -- the device side of a split virtqueue: descriptor walk, used ring,
- * notification, and the receive-side copy of a frame into guest buffers.
+ * notification, and the receive-side copy of a frame into guest buffers
+ * (shared with packed rings, whose own parts are in vq-packed.c).
  * Called by the vhost-user port (pmd/) from its owner worker, and by the
  * control thread to set a ring up and read its base.
  *
@@ -53,9 +54,12 @@ vq_setup(struct vq *vq, const struct gmem *mem, uint16_t size,
     vq->desc = desc;
     vq->avail = avail;
     vq->used = used;
+    vq->pdesc = NULL;
+    vq->driver_event = vq->device_event = NULL;
     vq->mem = mem;
     vq->size = size;
     vq->mask = size - 1;
+    vq->packed = false;
     vq->last_avail = base;
     vq->avail_idx = base;
     vq->used_idx = base;
@@ -108,9 +112,41 @@ vq_translate_rings(const struct gmem *mem, uint16_t size, uint64_t desc_qva,
     return 0;
 }
 
+int
+vq_translate_rings_packed(const struct gmem *mem, uint16_t size,
+                          uint64_t desc_qva, uint64_t driver_qva,
+                          uint64_t device_qva,
+                          struct vring_packed_desc **descp,
+                          struct vring_packed_desc_event **driverp,
+                          struct vring_packed_desc_event **devicep)
+{
+    uint64_t ev = sizeof(struct vring_packed_desc_event);
+    if (!size || size > VQ_MAX_SIZE || desc_qva % 16 || driver_qva % 4
+        || device_qva % 4) {
+        return -EINVAL;
+    }
+    void *desc = ring_part(mem, desc_qva, 16 * (uint64_t) size, 16);
+    void *driver = ring_part(mem, driver_qva, ev, 4);
+    void *device = ring_part(mem, device_qva, ev, 4);
+    if (!desc || !driver || !device) {
+        bool mapped = gmem_qva_to_va(mem, desc_qva, 16 * (uint64_t) size)
+                      && gmem_qva_to_va(mem, driver_qva, ev)
+                      && gmem_qva_to_va(mem, device_qva, ev);
+        return mapped ? -EINVAL : -EFAULT;
+    }
+    *descp = desc;
+    *driverp = driver;
+    *devicep = device;
+    return 0;
+}
+
 void
 vq_start(struct vq *vq)
 {
+    if (vq->packed) {
+        vq_packed_start(vq);
+        return;
+    }
     /* We busy-poll, so a kick would only cost the guest a VM exit.  With
      * EVENT_IDX the guest ignores this flag and looks at avail_event
      * instead; we leave avail_event alone: the guest then kicks at most
@@ -118,15 +154,18 @@ vq_start(struct vq *vq)
     WRITE_ONCE(vq->used->flags, htole16(VRING_USED_F_NO_NOTIFY));
 }
 
-uint16_t
+uint32_t
 vq_get_base(const struct vq *vq)
 {
-    return vq->last_avail;
+    return vq->packed ? vq_packed_get_base(vq) : vq->last_avail;
 }
 
 int
 vq_begin(struct vq *vq)
 {
+    if (vq->packed) {
+        return vq_packed_begin(vq, VQ_PACKED_SCAN);
+    }
     /* Acquire: the ring slots and descriptors the guest wrote before
      * bumping idx must be read after it. */
     uint16_t idx = le16toh(LOAD_ACQUIRE(vq->avail->idx));
@@ -142,6 +181,10 @@ vq_begin(struct vq *vq)
 int
 vq_begin_lazy(struct vq *vq, unsigned want)
 {
+    if (vq->packed) {
+        /* No index to spare: the slots are what vq_pop reads anyway. */
+        return vq_packed_begin(vq, want);
+    }
     uint16_t have = vq->avail_idx - vq->last_avail;
     return have >= want ? have : vq_begin(vq);
 }
@@ -149,6 +192,10 @@ vq_begin_lazy(struct vq *vq, unsigned want)
 void
 vq_prefetch_next(const struct vq *vq)
 {
+    if (vq->packed) {
+        vq_packed_prefetch_next(vq);
+        return;
+    }
     const uint16_t *slot = &vq->avail->ring[vq->last_avail & vq->mask];
     __builtin_prefetch(slot);
     __builtin_prefetch(slot + 32);
@@ -157,6 +204,9 @@ vq_prefetch_next(const struct vq *vq)
 void
 vq_prefetch(const struct vq *vq, unsigned n)
 {
+    if (vq->packed) {
+        return;     /* vq_begin loaded the slots; used entries go there */
+    }
     /* The used-ring lines this burst will write: the guest reads them, so
      * each store would otherwise wait for the line to come back, and
      * vq_end's fence for all of them. */
@@ -357,7 +407,7 @@ used_set_len(struct vq *vq, uint16_t pos, uint32_t len)
     uint16_t back = (uint16_t) (vq->used_idx - pos);   /* 1..: pushed */
     if (back <= vq->n_shadow) {
         vq->shadow[vq->n_shadow - back].len = htole32(len);
-    } else {
+    } else if (!vq->packed) {      /* packed: vq_reserve keeps them back */
         vq->used->ring[pos & vq->mask].len = htole32(len);
     }
 }
@@ -396,6 +446,9 @@ vq_need_notify(struct vq *vq, uint16_t old_used, uint16_t new_used)
 enum vq_notify
 vq_end(struct vq *vq)
 {
+    if (vq->packed) {
+        return vq_packed_end(vq);
+    }
     uint16_t new_used = vq->used_idx;
     uint16_t old_used = vq->published_used;
 
@@ -453,7 +506,7 @@ cursor_write(struct seg_cursor *c, const uint8_t *src, uint32_t len)
 /* Gives back, with length 0, the 'n' chains pushed since 'used_start' and
  * the bad chain 'head': the frame is dropped, the buffers are not. */
 static void
-enq_give_back(struct vq *vq, uint16_t used_start, uint16_t head)
+enq_give_back(struct vq *vq, uint16_t used_start, uint32_t head)
 {
     for (uint16_t i = used_start; i != vq->used_idx; i++) {
         used_set_len(vq, i, 0);
@@ -477,6 +530,9 @@ enq_reserve(struct vq *vq, uint64_t needed, struct vq_seg *segs,
 
     while (have < needed) {
         struct vq_chain c;
+        if (vq->packed && n_chains == VQ_PACKED_FRAME) {
+            return -VQ_NO_BUFS;     /* see VQ_PACKED_FRAME */
+        }
         /* Re-reads avail.idx only when the entries seen so far ran out. */
         int err = vq_begin_lazy(vq, 1);
         if (err <= 0) {
@@ -484,7 +540,7 @@ enq_reserve(struct vq *vq, uint64_t needed, struct vq_seg *segs,
         }
         err = vq_pop(vq, true, segs + n, max_segs - n, &c);
         if (err == -VQ_BAD_DESC || err == -VQ_BAD_ADDR) {
-            enq_give_back(vq, used_start, c.head);
+            enq_give_back(vq, used_start, vq_chain_id(&c));
             return err;
         } else if (err) {
             return err;
@@ -492,7 +548,7 @@ enq_reserve(struct vq *vq, uint64_t needed, struct vq_seg *segs,
         if (!vq->mrg_rxbuf && c.len < needed) {
             return -VQ_TOO_BIG;
         }
-        vq_push(vq, c.head, MIN(c.len, needed - have));
+        vq_push(vq, vq_chain_id(&c), MIN(c.len, needed - have));
         have += c.len;
         n += c.n_segs;
         n_chains++;
@@ -505,7 +561,13 @@ int
 vq_reserve(struct vq *vq, uint32_t len, struct vq_seg *segs,
            unsigned max_segs, struct vq_resv *resv)
 {
+    /* A packed ring publishes a used entry as it writes it out: the frame's
+     * entries must all fit in the shadow, to be taken back if it fails. */
+    if (vq->packed && VQ_SHADOW - vq->n_shadow < VQ_PACKED_FRAME) {
+        vq_packed_flush(vq);
+    }
     uint16_t last_avail = vq->last_avail;
+    bool avail_wrap = vq->avail_wrap;
     uint16_t used_idx = vq->used_idx;
     uint32_t hdr_size = MIN(vq->hdr_size, VQ_HDR_MAX);
     uint64_t needed = (uint64_t) hdr_size + len;
@@ -515,11 +577,11 @@ vq_reserve(struct vq *vq, uint32_t len, struct vq_seg *segs,
      * whole frame.  A chain it does not hold (or a bad one) is put back
      * untouched and taken again by the general path, which reads it anew:
      * nothing read here is used there. */
-    if (likely(last_avail != vq->avail_idx)) {
+    if (likely(vq->packed || last_avail != vq->avail_idx)) {
         struct vq_chain c;
         int err = vq_pop(vq, true, segs, MIN(max_segs, VQ_MAX_SEGS), &c);
         if (likely(!err && c.len >= needed)) {
-            vq_push(vq, c.head, (uint32_t) needed);
+            vq_push(vq, vq_chain_id(&c), (uint32_t) needed);
             resv->segs = segs;
             resv->n_segs = c.n_segs;
             resv->n_chains = 1;
@@ -527,6 +589,7 @@ vq_reserve(struct vq *vq, uint32_t len, struct vq_seg *segs,
             return 0;
         }
         vq->last_avail = last_avail;
+        vq->avail_wrap = avail_wrap;
     }
 
     int n_chains = enq_reserve(vq, needed, segs, MIN(max_segs, VQ_MAX_SEGS),
@@ -534,6 +597,7 @@ vq_reserve(struct vq *vq, uint32_t len, struct vq_seg *segs,
     if (n_chains < 0) {
         if (n_chains != -VQ_BAD_DESC && n_chains != -VQ_BAD_ADDR) {
             vq->last_avail = last_avail;    /* nothing consumed */
+            vq->avail_wrap = avail_wrap;
             used_rollback(vq, used_idx);
         }
         return n_chains;

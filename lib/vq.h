@@ -1,4 +1,4 @@
-/* vq.h -- one split virtqueue, seen from the device side.
+/* vq.h -- one virtqueue, split or packed, seen from the device side.
  *
  * The guest (driver) owns the descriptor table and the available ring; we
  * (the device) own the used ring.  Layout in guest memory (virtio 1.1, 2.7):
@@ -22,6 +22,11 @@
  * VRING_AVAIL_F_NO_INTERRUPT).  vq_enqueue() does the receive-side copy of
  * a whole frame (mergeable buffers or one chain) between begin and end.
  *
+ * A packed ring (virtio 1.1, 2.8; VIRTIO_F_RING_PACKED) has one table
+ * that both sides write, and two small event areas instead of avail/used:
+ * vq-packed.c implements it behind the same calls (vq_setup_packed starts
+ * one; vq->packed selects it), so the ports do not see the difference.
+ *
  * Threads: the control thread sets a ring up (vq_setup) and reads its
  * indexes (vq_get_base) only while no worker owns it.  Between those, the
  * one owner worker calls everything else.  Nothing here blocks or
@@ -42,6 +47,9 @@
 #define VQ_MAX_SIZE 32768       /* largest split ring (power of two) */
 #define VQ_MAX_SEGS 1024        /* longest chain we translate, in pieces */
 #define VQ_SHADOW 64            /* used entries a burst batches (vq_push) */
+#define VQ_PACKED_SCAN 32       /* chains vq_begin counts ahead (packed) */
+#define VQ_PACKED_FRAME 32      /* receive chains one frame may take
+                                 * (packed; see vq_reserve) */
 
 /* One piece of a frame in our address space (guest memory or a buffer). */
 struct vq_seg {
@@ -73,9 +81,15 @@ struct vq {
     struct vring_desc *desc;
     struct vring_avail *avail;
     struct vring_used *used;
+    /* Packed ring (vq->packed): the table and the two event areas. */
+    struct vring_packed_desc *pdesc;
+    struct vring_packed_desc_event *driver_event;   /* guest: notify me? */
+    struct vring_packed_desc_event *device_event;   /* us: kick us? */
     const struct gmem *mem;
-    uint16_t size;              /* power of two, 1..VQ_MAX_SIZE */
-    uint16_t mask;              /* size - 1 */
+    uint16_t size;              /* split: a power of two, 1..VQ_MAX_SIZE;
+                                 * packed: any of 1..VQ_MAX_SIZE */
+    uint16_t mask;              /* split: size - 1 */
+    bool packed;                /* set by vq_setup_packed */
     uint16_t hdr_size;          /* virtio-net header: 12 or 10 bytes */
     bool event_idx;             /* VIRTIO_RING_F_EVENT_IDX negotiated */
     bool indirect;              /* VIRTIO_RING_F_INDIRECT_DESC negotiated */
@@ -87,23 +101,40 @@ struct vq {
 
     /* Owned by the worker that polls the ring; the control thread reads
      * them only after the ownership handshake. */
-    uint16_t last_avail;        /* next avail entry we will consume */
+    uint16_t last_avail;        /* next avail entry we will consume
+                                 * (packed: the slot of the next chain) */
     uint16_t avail_idx;         /* avail.idx as read by vq_begin() */
-    uint16_t used_idx;          /* next used entry we will write */
+    uint16_t used_idx;          /* next used entry we will write (packed:
+                                 * a count of vq_push calls) */
     uint16_t published_used;    /* used.idx as last published */
-    uint16_t signalled_used;    /* used.idx at our last notification */
+    uint16_t signalled_used;    /* used.idx at our last notification
+                                 * (packed: slot | wrap << 15) */
     bool signalled_used_valid;
+    bool avail_wrap;            /* packed: wrap counter at last_avail */
+    bool used_wrap;             /* packed: wrap counter at used_slot */
+    uint16_t used_slot;         /* packed: where the next used entry goes */
+    bool wrap_unknown;          /* packed, base 0: see vq_setup_packed */
     uint16_t n_shadow;          /* used entries pushed, not yet written */
-    struct vring_used_elem shadow[VQ_SHADOW];   /* ... here (vq.c) */
+    struct vring_used_elem shadow[VQ_SHADOW];   /* ... here (vq.c); packed:
+                                                 * id is vq_chain_id() */
     struct gmem_cache cache;
 };
 
 /* A chain popped from the ring. */
 struct vq_chain {
-    uint16_t head;              /* to give back with vq_push() */
+    uint16_t head;              /* split: head index; packed: buffer id */
+    uint16_t n_desc;            /* packed: ring slots the chain took */
     uint16_t n_segs;            /* pieces stored in the caller's array */
     uint32_t len;               /* total bytes of all pieces */
 };
+
+/* What vq_push() takes to give a chain back: its head, and for a packed
+ * ring how many slots it took. */
+static inline uint32_t
+vq_chain_id(const struct vq_chain *c)
+{
+    return c->head | (uint32_t) c->n_desc << 16;
+}
 
 /* Control thread: points 'vq' at a ring whose three parts are already
  * translated by the caller (see vq_check_layout) and sets its indexes to
@@ -121,15 +152,42 @@ int vq_translate_rings(const struct gmem *, uint16_t size,
                        uint64_t used_qva, struct vring_desc **,
                        struct vring_avail **, struct vring_used **);
 
+/* The same for a packed ring (vq-packed.c): the table, the driver event
+ * area (vhost-user's "avail" address) and the device event area ("used").
+ * 'base' is vhost-user's: bits 0-14 the next slot, bit 15 its wrap
+ * counter; bits 16-31 the same for the used side, or 0 for "same as the
+ * available side".  vq_setup_packed returns -EINVAL for a bad size or a
+ * slot outside the ring.
+ *
+ * A base of 0 is ambiguous.  It reads as slot 0 in a lap with wrap
+ * counter 0, a ring some odd number of laps along; but a new ring starts
+ * with wrap counter 1 (0x8000), and Linux's UML front end (virtio_uml,
+ * 6.1) sends 0 for every new ring all the same.  The first chain the guest
+ * posts tells which: its AVAIL and USED bits are 1 and 0 in a lap with
+ * wrap counter 1, the other way round in one with 0. */
+int vq_setup_packed(struct vq *, const struct gmem *, uint16_t size,
+                    struct vring_packed_desc *,
+                    struct vring_packed_desc_event *driver,
+                    struct vring_packed_desc_event *device, uint32_t base);
+int vq_translate_rings_packed(const struct gmem *, uint16_t size,
+                              uint64_t desc_qva, uint64_t driver_qva,
+                              uint64_t device_qva,
+                              struct vring_packed_desc **,
+                              struct vring_packed_desc_event **driver,
+                              struct vring_packed_desc_event **device);
+
 /* Control thread: tells a polling backend's guest not to kick us
- * (VRING_USED_F_NO_NOTIFY), called when the ring starts. */
+ * (VRING_USED_F_NO_NOTIFY, or the packed ring's device event flags),
+ * called when the ring starts. */
 void vq_start(struct vq *);
 
-/* Control thread, ring not owned: the index to report for GET_VRING_BASE. */
-uint16_t vq_get_base(const struct vq *);
+/* Control thread, ring not owned: the index to report for GET_VRING_BASE
+ * (packed: in the form vq_setup_packed takes). */
+uint32_t vq_get_base(const struct vq *);
 
 /* Owner: starts a burst.  Reads avail.idx once.  Returns how many chains
- * are available (0..size) or -VQ_BROKEN. */
+ * are available (0..size) or -VQ_BROKEN.  A packed ring has no index: it
+ * counts the chains ready in the table, at most VQ_PACKED_SCAN. */
 int vq_begin(struct vq *);
 
 /* Owner, receive ring: vq_begin() only if fewer than 'want' entries are
@@ -157,9 +215,10 @@ void vq_prefetch(const struct vq *, unsigned n);
 static inline int vq_pop(struct vq *, bool writable, struct vq_seg *segs,
                          unsigned max_segs, struct vq_chain *chain);
 
-/* Owner: returns a chain to the guest with 'len' bytes written.  The
- * entry reaches the used ring by vq_end() at the latest. */
-static inline void vq_push(struct vq *, uint16_t head, uint32_t len);
+/* Owner: returns a chain ('id' from vq_chain_id) to the guest with 'len'
+ * bytes written.  The entry reaches the used ring by vq_end() at the
+ * latest.  Chains go back in the order they were popped. */
+static inline void vq_push(struct vq *, uint32_t id, uint32_t len);
 
 /* Owner: ends a burst: publishes used.idx if it moved and notifies the
  * guest if it asked for it. */
@@ -212,6 +271,22 @@ int vq_pop_walk(struct vq *, struct vring_desc d, bool writable,
                 struct vq_seg *segs, unsigned max_segs, struct vq_chain *);
 void vq_shadow_flush(struct vq *);
 
+/* vq-packed.c: the same two for a packed ring ('flags' is the head's, read
+ * with acquire before 'd'). */
+int vq_packed_pop_walk(struct vq *, uint16_t flags,
+                       struct vring_packed_desc d, bool writable,
+                       struct vq_seg *segs, unsigned max_segs,
+                       struct vq_chain *);
+void vq_packed_flush(struct vq *);
+
+/* vq-packed.c: what vq_start, vq_get_base, vq_begin, vq_prefetch_next and
+ * vq_end do for a packed ring ('max': chains to count at most). */
+void vq_packed_start(struct vq *);
+uint32_t vq_packed_get_base(const struct vq *);
+int vq_packed_begin(struct vq *, unsigned max);
+void vq_packed_prefetch_next(const struct vq *);
+enum vq_notify vq_packed_end(struct vq *);
+
 /* Reads one descriptor exactly once.  The compiler barrier matters: without
  * it the compiler, which cannot see the guest's writes, could legitimately
  * drop the local copy and load a field from guest memory again after we
@@ -227,10 +302,78 @@ vq_desc_read(const struct vring_desc *p)
     return d;
 }
 
+/* The same for a packed ring's slot (or an entry of its indirect table):
+ * the same 16 bytes, with id and flags where a split one has flags and
+ * next. */
+static inline struct vring_packed_desc
+vq_packed_desc_read(const struct vring_packed_desc *p)
+{
+    struct vring_desc raw = vq_desc_read((const struct vring_desc *) p);
+    struct vring_packed_desc d;
+
+    memcpy(&d, &raw, sizeof d);
+    return d;
+}
+
+/* Packed ring: whether the slot with 'flags' holds a chain the guest made
+ * available in the lap 'wrap' (its AVAIL bit is the wrap counter, its USED
+ * bit the opposite). */
+static inline bool
+vq_packed_ready(uint16_t flags, bool wrap)
+{
+    return ((flags >> VRING_PACKED_DESC_F_AVAIL) & 1) == wrap
+           && ((flags >> VRING_PACKED_DESC_F_USED) & 1) != wrap;
+}
+
+/* Packed ring: the slot after 'slot', flipping '*wrap' at the end. */
+static inline uint16_t
+vq_packed_next(const struct vq *vq, uint16_t slot, bool *wrap)
+{
+    if (++slot == vq->size) {
+        *wrap = !*wrap;
+        return 0;
+    }
+    return slot;
+}
+
+static inline int
+vq_packed_pop(struct vq *vq, bool writable, struct vq_seg *segs,
+              unsigned max_segs, struct vq_chain *chain)
+{
+    struct vring_packed_desc *slot = &vq->pdesc[vq->last_avail];
+
+    /* Acquire: the guest writes the chain, then the head's flags. */
+    uint16_t flags = le16toh(LOAD_ACQUIRE(slot->flags));
+    if (!vq_packed_ready(flags, vq->avail_wrap)) {
+        return -VQ_EMPTY;
+    }
+    struct vring_packed_desc d = vq_packed_desc_read(slot);
+    uint32_t len = le32toh(d.len);
+    uint8_t *p;
+    uint16_t kind = flags & (VRING_DESC_F_NEXT | VRING_DESC_F_WRITE
+                             | VRING_DESC_F_INDIRECT);
+    if (likely(kind == (writable ? VRING_DESC_F_WRITE : 0)
+               && len && max_segs
+               && (p = gmem_cache_hit(&vq->cache, le64toh(d.addr), len)))) {
+        segs[0].addr = p;
+        segs[0].len = len;
+        chain->head = le16toh(d.id);
+        chain->n_desc = 1;
+        chain->n_segs = 1;
+        chain->len = len;
+        vq->last_avail = vq_packed_next(vq, vq->last_avail, &vq->avail_wrap);
+        return 0;
+    }
+    return vq_packed_pop_walk(vq, flags, d, writable, segs, max_segs, chain);
+}
+
 static inline int
 vq_pop(struct vq *vq, bool writable, struct vq_seg *segs, unsigned max_segs,
        struct vq_chain *chain)
 {
+    if (vq->packed) {
+        return vq_packed_pop(vq, writable, segs, max_segs, chain);
+    }
     if (vq->last_avail == vq->avail_idx) {
         return -VQ_EMPTY;
     }
@@ -241,6 +384,7 @@ vq_pop(struct vq *vq, bool writable, struct vq_seg *segs, unsigned max_segs,
     }
     vq->last_avail++;
     chain->head = head;
+    chain->n_desc = 0;
 
     /* Nearly every chain is one descriptor (a frame and its header in one
      * buffer, or a receive buffer) in the region the last one was in: the
@@ -261,12 +405,17 @@ vq_pop(struct vq *vq, bool writable, struct vq_seg *segs, unsigned max_segs,
 }
 
 static inline void
-vq_push(struct vq *vq, uint16_t head, uint32_t len)
+vq_push(struct vq *vq, uint32_t id, uint32_t len)
 {
     if (unlikely(vq->n_shadow == VQ_SHADOW)) {
-        vq_shadow_flush(vq);
+        if (vq->packed) {
+            vq_packed_flush(vq);
+        } else {
+            vq_shadow_flush(vq);
+        }
     }
-    vq->shadow[vq->n_shadow].id = htole32(head);
+    /* Split: the head (the upper half is 0); packed: vq_chain_id. */
+    vq->shadow[vq->n_shadow].id = vq->packed ? id : htole32((uint16_t) id);
     vq->shadow[vq->n_shadow].len = htole32(len);
     vq->n_shadow++;
     vq->used_idx++;

@@ -76,7 +76,7 @@ static void
 pkt_from_chain(struct pkt *pkt, struct vq_seg *segs, const struct vq_chain *c,
                uint16_t hdr_size)
 {
-    pkt->cookie = c->head;
+    pkt->cookie = vq_chain_id(c);
     pkt->drop = 0;
     struct vq_seg *first = segs;
     int n = vq_segs_skip(&first, c->n_segs, hdr_size);
@@ -165,7 +165,7 @@ vhost_rx_burst(struct port *port, unsigned qid, struct pkt *pkts, unsigned n,
         int err = vq_pop(vq, false, pool + used, PORT_MAX_CHAIN_SEGS,
                          &chains[i]);
         pkts[i].segs = pool + used;
-        pkts[i].cookie = chains[i].head;
+        pkts[i].cookie = vq_chain_id(&chains[i]);
         if (likely(!err)) {
             pkts[i].drop = 0;
             used += chains[i].n_segs;
@@ -221,7 +221,7 @@ vhost_rx_release(struct port *port, unsigned qid, struct pkt *pkts,
         return;
     }
     for (unsigned i = 0; i < n; i++) {
-        vq_push(vq, (uint16_t) pkts[i].cookie, 0);
+        vq_push(vq, pkts[i].cookie, 0);
     }
     count_notify(dir, vq_end(vq));
 }

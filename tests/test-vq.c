@@ -152,7 +152,7 @@ pop(struct guest *g, bool writable, unsigned max_segs, struct vq_chain *c)
 static void
 expect_bad(struct guest *g, uint16_t head, bool writable, int err)
 {
-    struct vq_chain c = { 0xffff, 0, 0 };
+    struct vq_chain c = { .head = 0xffff };
     uint16_t last = g->vq.last_avail;
 
     post(g, head);

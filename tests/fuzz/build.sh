@@ -24,8 +24,9 @@ set -- -g -O1 -fno-omit-frame-pointer \
     -Wall -Wno-unused-parameter -I"$out" -I"$src/lib"
 lib=$src/lib
 $CC "$@" -o "$out/fuzz-vhu-msg" "$src/tests/fuzz/fuzz-vhu-msg.c" \
-    "$lib/vhu-msg.c" "$lib/vhu-dev.c" "$lib/gmem.c" "$lib/vq.c" "$lib/log.c" \
+    "$lib/vhu-msg.c" "$lib/vhu-dev.c" "$lib/gmem.c" "$lib/vq.c" \
+    "$lib/vq-packed.c" "$lib/log.c" \
     -lpthread
 $CC "$@" -o "$out/fuzz-vq" "$src/tests/fuzz/fuzz-vq.c" \
-    "$lib/vq.c" "$lib/gmem.c" "$lib/log.c" -lpthread
+    "$lib/vq.c" "$lib/vq-packed.c" "$lib/gmem.c" "$lib/log.c" -lpthread
 echo "built $out/fuzz-vhu-msg $out/fuzz-vq"

@@ -1,9 +1,10 @@
-/* fuzz-vq.c -- libFuzzer target: the split-virtqueue walker (lib/vq.c)
- * over a fake guest memory map (lib/gmem.c) of two regions built from
+/* fuzz-vq.c -- libFuzzer target: the virtqueue walkers, split (lib/vq.c)
+ * and packed (lib/vq-packed.c), over a fake guest memory map (lib/gmem.c) of two regions built from
  * memfds, adjacent in guest-physical space, with nothing mapped around:
  *
  *   GPA 0x10000  region A, 64 KiB:  desc table | avail ring | used ring |
  *                                   bytes from the input ...
+ *                (packed: table | driver event area | device event area)
  *   GPA 0x20000  region B, 64 KiB:  bytes from the input ...
  *   GPA 0x30000  nothing
  *
@@ -11,12 +12,13 @@
  * then the avail ring (flags, idx, ring[size], used_event), then the rest
  * of A and B, cyclically.
  *
- *   byte 0   ring size = 1 << (b % 9)          (1..256)
+ *   byte 0   ring size = 1 << (b % 9)          (1..256; packed: b + 1)
  *   byte 1   bit 0 INDIRECT_DESC, 1 EVENT_IDX, 2 MRG_RXBUF, 3 10-byte
  *            header, 4 pop as a receive ring (writable buffers), 5 map the
  *            main table's addresses into [0x10000, 0x30100) (so that the
- *            fuzzer need not find the map first)
- *   byte 2-3 base: where our indexes start (u16le)
+ *            fuzzer need not find the map first), 6 a packed ring
+ *   byte 2-3 base: where our indexes start (u16le; packed: slot modulo
+ *            the size, bit 15 the wrap counter)
  *   byte 4-5 length of the frame vq_enqueue() copies (mod 9400)
  *
  * Each input: vq_begin / vq_prefetch / vq_pop until the ring is empty or
@@ -24,9 +26,10 @@
  * same memory, vq_begin / vq_enqueue until it fails / vq_end as a
  * transmit burst does.  Oracles besides the sanitizers: every piece vq_pop
  * returns lies inside one region and the pieces add up to the chain's
- * length; a bad chain's head is in range; and the first vq_enqueue changes
- * no guest byte outside the buffers of the chains available (found by a
- * vq_pop pre-pass on a copy of the queue) and the used ring.
+ * length; a bad chain's head is in range (split); and the first vq_enqueue
+ * changes no guest byte outside the buffers of the chains available (found
+ * by a vq_pop pre-pass on a copy of the queue) and the used ring (packed:
+ * the table).
  *
  * Build: tests/fuzz/build.sh.  Run: see tests/integration/fuzz.sh. */
 #include <config.h>
@@ -130,11 +133,18 @@ fill(const uint8_t **p, size_t *left, uint8_t *dst, size_t n)
 static void
 vq_init(struct vq *vq, uint16_t size, uint8_t flags, uint16_t base)
 {
-    struct vring_desc *desc = (struct vring_desc *) a_va;
-    struct vring_avail *avail = (struct vring_avail *) (a_va + OFF_AVAIL);
-    struct vring_used *used = (struct vring_used *) (a_va + OFF_USED);
     memset(vq, 0, sizeof *vq);
-    if (vq_setup(vq, &mem, size, desc, avail, used, base)) {
+    if (flags & 64) {
+        uint32_t b = (base & 0x7fff) % size | (base & 0x8000);
+        if (vq_setup_packed(vq, &mem, size,
+                            (struct vring_packed_desc *) a_va,
+                            (void *) (a_va + OFF_AVAIL),
+                            (void *) (a_va + OFF_USED), b)) {
+            abort();
+        }
+    } else if (vq_setup(vq, &mem, size, (struct vring_desc *) a_va,
+                        (struct vring_avail *) (a_va + OFF_AVAIL),
+                        (struct vring_used *) (a_va + OFF_USED), base)) {
         abort();
     }
     vq->indirect = flags & 1;
@@ -161,7 +171,7 @@ run_pop(struct vq *vq, bool writable)
         if (err == -VQ_EMPTY || err == -VQ_BROKEN) {
             break;
         }
-        if (c.head >= vq->size) {
+        if (!vq->packed && c.head >= vq->size) {
             abort();
         }
         if (!err) {
@@ -177,7 +187,7 @@ run_pop(struct vq *vq, bool writable)
         } else if (err != -VQ_BAD_DESC && err != -VQ_BAD_ADDR) {
             abort();
         }
-        vq_push(vq, c.head, 0);
+        vq_push(vq, vq_chain_id(&c), 0);
     }
     vq_end(vq);
 }
@@ -203,8 +213,12 @@ allowed_bytes(const struct vq *vq, bool ok[2][REGION_SIZE])
             memset(&ok[r][off], 1, segs[s].len);
         }
     }
-    /* used ring: flags, idx, ring[size] */
-    memset(&ok[0][OFF_USED], 1, 4 + 8 * (size_t) vq->size);
+    if (vq->packed) {
+        memset(&ok[0][0], 1, 16 * (size_t) vq->size);  /* used entries */
+    } else {
+        /* used ring: flags, idx, ring[size] */
+        memset(&ok[0][OFF_USED], 1, 4 + 8 * (size_t) vq->size);
+    }
 }
 
 static void
@@ -271,15 +285,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(hdr, data, size < 6 ? size : 6);
     const uint8_t *p = data + (size < 6 ? size : 6);
     size_t left = size < 6 ? 0 : size - 6;
-    uint16_t ring = (uint16_t) (1u << (hdr[0] % 9));
     uint8_t flags = hdr[1];
+    uint16_t ring = flags & 64 ? hdr[0] + 1u
+                               : (uint16_t) (1u << (hdr[0] % 9));
     uint16_t base = (uint16_t) (hdr[2] | hdr[3] << 8);
     uint32_t len = (uint32_t) (hdr[4] | hdr[5] << 8) % MAX_FRAME;
 
     /* Lay out the guest's memory. */
     fill(&p, &left, a_mem, 16u * ring);
     memset(a_mem + 16u * ring, 0, OFF_AVAIL - 16u * ring);
-    fill(&p, &left, a_mem + OFF_AVAIL, 6 + 2u * ring);
+    fill(&p, &left, a_mem + OFF_AVAIL, flags & 64 ? 4 : 6 + 2u * ring);
     memset(a_mem + OFF_USED, 0, OFF_DATA - OFF_USED);
     fill(&p, &left, a_mem + OFF_DATA, REGION_SIZE - OFF_DATA);
     fill(&p, &left, b_mem, REGION_SIZE);

@@ -222,7 +222,9 @@ def msg_seeds():
 A, B = 0x10000, 0x20000
 DATA = A + 12288                 # where the bytes after the rings land
 NEXT, WRITE, INDIRECT = 1, 2, 4
-F_IND, F_EVENT, F_MRG, F_HDR10, F_RX, F_REL = 1, 2, 4, 8, 16, 32
+F_IND, F_EVENT, F_MRG, F_HDR10, F_RX, F_REL, F_PACKED = (1, 2, 4, 8, 16, 32,
+                                                         64)
+P_AVAIL, P_USED = 1 << 7, 1 << 15   # packed slot flags, wrap counter 1
 
 
 def vq_seed(descs, heads, size=16, flags=F_IND, base=0, frame=60,
@@ -246,6 +248,53 @@ def vq_seed(descs, heads, size=16, flags=F_IND, base=0, frame=60,
     if not payload:
         payload = bytes(64)
     return out + bytes(table) + avail + payload
+
+
+def pq_seed(slots, size=16, flags=F_IND | F_PACKED, base=0x8000, frame=60,
+            event=(0, 0), data=b'', indirect=()):
+    """A packed ring: slots {slot: (addr, len, id, flags)}, AVAIL/USED bits
+    included as given; 'event' is the driver event area (off_wrap, flags)."""
+    out = bytes([size - 1, flags]) + struct.pack('<HH', base, frame)
+    table = bytearray(16 * size)
+    for i, (a, ln, ident, fl) in slots.items():
+        struct.pack_into('<QIHH', table, 16 * i, a, ln, ident, fl)
+    ind = b''.join(struct.pack('<QIHH', *d) for d in indirect)
+    payload = ind + data
+    if not payload:
+        payload = bytes(64)
+    return out + bytes(table) + struct.pack('<HH', *event) + payload
+
+
+def packed_seeds(buf):
+    av = P_AVAIL                # available in a lap with wrap counter 1
+    s = {}
+    s['pk-ok'] = pq_seed({0: (buf, 72, 7, av)})
+    s['pk-ok-rx'] = pq_seed({i: (buf + 2048 * i, 2048, i, av | WRITE)
+                             for i in range(4)}, flags=F_PACKED | F_RX)
+    s['pk-mrg'] = pq_seed({i: (buf + 64 * i, 64, 100 + i, av | WRITE)
+                           for i in range(8)},
+                          flags=F_PACKED | F_MRG | F_RX, frame=300)
+    s['pk-chain'] = pq_seed({0: (buf, 12, 0, av | NEXT),
+                             1: (buf + 64, 60, 5, av)})
+    s['pk-no-end'] = pq_seed({i: (buf, 8, i, av | NEXT) for i in range(16)})
+    s['pk-wrap-lap'] = pq_seed({15: (buf, 12, 1, av | NEXT),
+                                0: (buf + 64, 60, 2, 0 | NEXT),
+                                1: (buf + 128, 60, 3, P_USED)}, base=0x800f)
+    s['pk-ind'] = pq_seed({0: (DATA, 48, 9, av | INDIRECT)},
+                          indirect=[(buf, 12, 0, 0), (buf + 64, 30, 0, 0),
+                                    (buf + 128, 30, 0, 0)])
+    s['pk-ind-next'] = pq_seed({0: (DATA, 16, 9, av | INDIRECT | NEXT),
+                                1: (buf, 72, 1, av)},
+                               indirect=[(buf, 72, 0, 0)])
+    s['pk-ind-in-chain'] = pq_seed({0: (buf, 12, 0, av | NEXT),
+                                    1: (DATA, 16, 1, av | INDIRECT)},
+                                   indirect=[(buf, 72, 0, 0)])
+    s['pk-size-3'] = pq_seed({i: (buf, 72, i, av) for i in range(3)}, size=3)
+    s['pk-base-0'] = pq_seed({0: (buf, 72, 7, av)}, base=0)
+    s['pk-event-desc'] = pq_seed({i: (buf, 72, i, av) for i in range(4)},
+                                 flags=F_IND | F_PACKED | F_EVENT,
+                                 event=(0x8002, 2))
+    return s
 
 
 def vq_seeds():
@@ -325,6 +374,7 @@ def vq_seeds():
                                   flags=F_MRG | F_RX, frame=9000)
     s['size-256'] = vq_seed({0: (buf, 72, 0, 0)}, [0], size=256)
     s['size-1'] = vq_seed({0: (buf, 72, 0, 0)}, [0], size=1)
+    s.update(packed_seeds(buf))
     return s
 
 
