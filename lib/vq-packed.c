@@ -125,15 +125,26 @@ vq_packed_begin(struct vq *vq, unsigned max)
     bool wrap = vq->avail_wrap;
     unsigned n = 0;
 
+    /* The lines the scan will read, asked for at once: the guest wrote
+     * them on its CPU, and one load after another would wait for each. */
+    for (unsigned k = 0; k < max && k < vq->size; k += 4) {
+        uint32_t s = slot + k;
+        __builtin_prefetch(&vq->pdesc[s < vq->size ? s : s - vq->size]);
+    }
+
     /* Whole chains only: a chain counts once its last slot is ready.  The
      * loads bring in the lines vq_pop reads next. */
-    for (unsigned k = 0; k < vq->size && n < max; k++) {
+    unsigned k;
+    for (k = 0; k < vq->size && n < max; k++) {
         uint16_t flags = le16toh(LOAD_ACQUIRE(vq->pdesc[slot].flags));
         if (!vq_packed_ready(flags, wrap)) {
             break;
         }
         n += !(flags & VRING_DESC_F_NEXT);
         slot = vq_packed_next(vq, slot, &wrap);
+    }
+    if (unlikely(k == vq->size && !n)) {
+        return -VQ_BROKEN;      /* NEXT on every slot: a chain with no end */
     }
     return n;
 }
@@ -268,8 +279,7 @@ vq_packed_pop_walk(struct vq *vq, uint16_t flags, struct vring_packed_desc d,
         n_desc++;
     }
     /* The buffer id is in the chain's last slot. */
-    chain->head = le16toh(d.id);
-    chain->n_desc = n_desc;
+    chain->id = le16toh(d.id) | (uint32_t) n_desc << 16;
     chain->n_segs = w.err ? 0 : w.n_segs;
     chain->len = w.err ? 0 : (uint32_t) w.total;
     vq->last_avail = vq_packed_next(vq, slot, &wrap);
@@ -287,7 +297,20 @@ vq_packed_flush(struct vq *vq)
         const struct vring_used_elem *e = &vq->shadow[i];
         struct vring_packed_desc *d = &vq->pdesc[slot];
         uint16_t flags = wrap ? PACKED_USED_FLAGS : 0;
+        uint32_t n_desc = e->id >> 16;              /* 1..size slots */
 
+        /* With IN_ORDER one used entry may stand for a run of chains: the
+         * guest frees every chain up to the id it names.  Only where no
+         * length is to be told (chains the guest transmitted): the slots
+         * in between are left alone, and the lines that hold them stay
+         * with the guest. */
+        if (vq->in_order && !e->len) {
+            while (i + 1 < vq->n_shadow && !e[1].len) {
+                e++;
+                i++;
+                n_desc += e->id >> 16;
+            }
+        }
         /* WRITE says that len counts bytes written (else it is ignored). */
         if (e->len) {
             flags |= VRING_DESC_F_WRITE;
@@ -296,8 +319,8 @@ vq_packed_flush(struct vq *vq)
         d->len = e->len;
         /* Release: id and len before the flags that publish them. */
         STORE_RELEASE(d->flags, htole16(flags));
-        slot += e->id >> 16;            /* 1..size slots */
-        if (slot >= vq->size) {
+        slot += n_desc;
+        while (slot >= vq->size) {
             slot -= vq->size;
             wrap = !wrap;
         }

@@ -540,7 +540,7 @@ enq_reserve(struct vq *vq, uint64_t needed, struct vq_seg *segs,
         }
         err = vq_pop(vq, true, segs + n, max_segs - n, &c);
         if (err == -VQ_BAD_DESC || err == -VQ_BAD_ADDR) {
-            enq_give_back(vq, used_start, vq_chain_id(&c));
+            enq_give_back(vq, used_start, c.id);
             return err;
         } else if (err) {
             return err;
@@ -548,7 +548,7 @@ enq_reserve(struct vq *vq, uint64_t needed, struct vq_seg *segs,
         if (!vq->mrg_rxbuf && c.len < needed) {
             return -VQ_TOO_BIG;
         }
-        vq_push(vq, vq_chain_id(&c), MIN(c.len, needed - have));
+        vq_push(vq, c.id, MIN(c.len, needed - have));
         have += c.len;
         n += c.n_segs;
         n_chains++;
@@ -562,8 +562,9 @@ vq_reserve(struct vq *vq, uint32_t len, struct vq_seg *segs,
            unsigned max_segs, struct vq_resv *resv)
 {
     /* A packed ring publishes a used entry as it writes it out: the frame's
-     * entries must all fit in the shadow, to be taken back if it fails. */
-    if (vq->packed && VQ_SHADOW - vq->n_shadow < VQ_PACKED_FRAME) {
+     * entries must all fit in the shadow, to be taken back if it fails.
+     * The caller filled the frames before (vq_reserve_ready). */
+    if (!vq_reserve_ready(vq)) {
         vq_packed_flush(vq);
     }
     uint16_t last_avail = vq->last_avail;
@@ -581,7 +582,7 @@ vq_reserve(struct vq *vq, uint32_t len, struct vq_seg *segs,
         struct vq_chain c;
         int err = vq_pop(vq, true, segs, MIN(max_segs, VQ_MAX_SEGS), &c);
         if (likely(!err && c.len >= needed)) {
-            vq_push(vq, vq_chain_id(&c), (uint32_t) needed);
+            vq_push(vq, c.id, (uint32_t) needed);
             resv->segs = segs;
             resv->n_segs = c.n_segs;
             resv->n_chains = 1;

@@ -116,25 +116,21 @@ struct vq {
     bool wrap_unknown;          /* packed, base 0: see vq_setup_packed */
     uint16_t n_shadow;          /* used entries pushed, not yet written */
     struct vring_used_elem shadow[VQ_SHADOW];   /* ... here (vq.c); packed:
-                                                 * id is vq_chain_id() */
+                                                 * id is vq_chain.id */
     struct gmem_cache cache;
 };
 
 /* A chain popped from the ring. */
 struct vq_chain {
-    uint16_t head;              /* split: head index; packed: buffer id */
-    uint16_t n_desc;            /* packed: ring slots the chain took */
+    /* What vq_push() takes to give the chain back.  Split: the head index.
+     * Packed: the buffer id, and in bits 16-31 how many slots the chain
+     * took.  One 32-bit field, written once: a 32-bit load of two 16-bit
+     * halves stored apart cannot be forwarded from the store buffer, and
+     * waits for every store before them to reach the cache. */
+    uint32_t id;
     uint16_t n_segs;            /* pieces stored in the caller's array */
     uint32_t len;               /* total bytes of all pieces */
 };
-
-/* What vq_push() takes to give a chain back: its head, and for a packed
- * ring how many slots it took. */
-static inline uint32_t
-vq_chain_id(const struct vq_chain *c)
-{
-    return c->head | (uint32_t) c->n_desc << 16;
-}
 
 /* Control thread: points 'vq' at a ring whose three parts are already
  * translated by the caller (see vq_check_layout) and sets its indexes to
@@ -211,11 +207,11 @@ void vq_prefetch(const struct vq *, unsigned n);
  * buffers must have: false for a ring the guest transmits on, true for its
  * receive ring.  Returns 0 with '*chain' filled; -VQ_EMPTY; -VQ_BROKEN; or
  * -VQ_BAD_DESC / -VQ_BAD_ADDR, in which case the chain was consumed and
- * 'chain->head' is valid: the caller gives it back with length 0. */
+ * 'chain->id' is valid: the caller gives it back with length 0. */
 static inline int vq_pop(struct vq *, bool writable, struct vq_seg *segs,
                          unsigned max_segs, struct vq_chain *chain);
 
-/* Owner: returns a chain ('id' from vq_chain_id) to the guest with 'len'
+/* Owner: returns a chain ('id' from its vq_chain) to the guest with 'len'
  * bytes written.  The entry reaches the used ring by vq_end() at the
  * latest.  Chains go back in the order they were popped. */
 static inline void vq_push(struct vq *, uint32_t id, uint32_t len);
@@ -248,6 +244,16 @@ struct vq_resv {
 
 int vq_reserve(struct vq *, uint32_t len, struct vq_seg *segs,
                unsigned max_segs, struct vq_resv *);
+
+/* Whether vq_reserve can take one more frame without publishing the ones
+ * reserved before it.  A packed ring publishes a used entry as it writes
+ * it out, and its shadow holds VQ_SHADOW of them: when this is false,
+ * vq_fill every frame reserved so far before the next vq_reserve. */
+static inline bool
+vq_reserve_ready(const struct vq *vq)
+{
+    return !vq->packed || VQ_SHADOW - vq->n_shadow >= VQ_PACKED_FRAME;
+}
 void vq_fill(struct vq *, const struct vq_resv *,
              const struct vq_seg *src, unsigned n_src);
 
@@ -357,8 +363,7 @@ vq_packed_pop(struct vq *vq, bool writable, struct vq_seg *segs,
                && (p = gmem_cache_hit(&vq->cache, le64toh(d.addr), len)))) {
         segs[0].addr = p;
         segs[0].len = len;
-        chain->head = le16toh(d.id);
-        chain->n_desc = 1;
+        chain->id = le16toh(d.id) | 1u << 16;
         chain->n_segs = 1;
         chain->len = len;
         vq->last_avail = vq_packed_next(vq, vq->last_avail, &vq->avail_wrap);
@@ -383,8 +388,7 @@ vq_pop(struct vq *vq, bool writable, struct vq_seg *segs, unsigned max_segs,
         return -VQ_BROKEN;
     }
     vq->last_avail++;
-    chain->head = head;
-    chain->n_desc = 0;
+    chain->id = head;
 
     /* Nearly every chain is one descriptor (a frame and its header in one
      * buffer, or a receive buffer) in the region the last one was in: the
@@ -414,7 +418,7 @@ vq_push(struct vq *vq, uint32_t id, uint32_t len)
             vq_shadow_flush(vq);
         }
     }
-    /* Split: the head (the upper half is 0); packed: vq_chain_id. */
+    /* See struct vq_chain. */
     vq->shadow[vq->n_shadow].id = vq->packed ? id : htole32((uint16_t) id);
     vq->shadow[vq->n_shadow].len = htole32(len);
     vq->n_shadow++;

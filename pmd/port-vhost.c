@@ -76,7 +76,7 @@ static void
 pkt_from_chain(struct pkt *pkt, struct vq_seg *segs, const struct vq_chain *c,
                uint16_t hdr_size)
 {
-    pkt->cookie = vq_chain_id(c);
+    pkt->cookie = c->id;
     pkt->drop = 0;
     struct vq_seg *first = segs;
     int n = vq_segs_skip(&first, c->n_segs, hdr_size);
@@ -165,7 +165,7 @@ vhost_rx_burst(struct port *port, unsigned qid, struct pkt *pkts, unsigned n,
         int err = vq_pop(vq, false, pool + used, PORT_MAX_CHAIN_SEGS,
                          &chains[i]);
         pkts[i].segs = pool + used;
-        pkts[i].cookie = vq_chain_id(&chains[i]);
+        pkts[i].cookie = chains[i].id;
         if (likely(!err)) {
             pkts[i].drop = 0;
             used += chains[i].n_segs;
@@ -281,7 +281,8 @@ vhost_tx_burst(struct port *port, unsigned qid, struct pkt *const *pkts,
             results[i] = PKT_DROP(DROP_MTU_EXCEEDED);
             continue;
         }
-        if (unlikely(PORT_SEG_POOL - used < PORT_MAX_CHAIN_SEGS)) {
+        if (unlikely(PORT_SEG_POOL - used < PORT_MAX_CHAIN_SEGS
+                     || !vq_reserve_ready(vq))) {
             tx_fill(vq, pkts, idx, resv, n_resv);
             used = n_resv = 0;
         }

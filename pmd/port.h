@@ -43,7 +43,7 @@ struct pkt {
     uint16_t n_segs;
     uint16_t drop;                  /* 0, or 1 + enum stats_drop */
     uint32_t len;                   /* frame bytes */
-    uint32_t cookie;                /* the source port's (vhost: vq_chain_id) */
+    uint32_t cookie;                /* the source port's (vhost: vq_chain.id) */
     uint8_t addrs[PORT_ETH_ADDRS];  /* copy of dst MAC, src MAC */
 };
 

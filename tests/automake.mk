@@ -11,7 +11,8 @@ UNIT_TESTS = \
 	tests/test-stats \
 	tests/test-vhu-dev \
 	tests/test-vhu-msg \
-	tests/test-vq
+	tests/test-vq \
+	tests/test-vq-packed
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 
@@ -34,8 +35,11 @@ tests_test_vhu_dev_SOURCES = tests/test-vhu-dev.c tests/cunit.h
 tests_test_vhu_dev_LDADD = $(TEST_LIBS)
 tests_test_vhu_msg_SOURCES = tests/test-vhu-msg.c tests/cunit.h
 tests_test_vhu_msg_LDADD = $(TEST_LIBS)
-tests_test_vq_SOURCES = tests/test-vq.c tests/cunit.h
+tests_test_vq_SOURCES = tests/test-vq.c tests/vq-guest.h tests/cunit.h
 tests_test_vq_LDADD = $(TEST_LIBS)
+tests_test_vq_packed_SOURCES = tests/test-vq-packed.c tests/vq-guest.h \
+	tests/cunit.h
+tests_test_vq_packed_LDADD = $(TEST_LIBS)
 
 # Integration tests: shell scripts driving real peers.
 INTEGRATION_TESTS = \

@@ -2,13 +2,7 @@
  * guest.  A small in-test "driver" lays out desc/avail/used in fake guest
  * memory (memfds added to a gmem map) and posts chains; the tests check the
  * walk's validation, the receive copy, publication and notification.
- * Needs nothing special to run.
- *
- * Guest memory:
- *   A  GPA [0, 1 MiB)        fd offset 0      rings at 0x10000.., data
- *   B  GPA [1 MiB, 2 MiB)    fd offset 4098   adjacent to A in GPA only
- *      (hole)                                 [2 MiB, 4 MiB)
- *   C  GPA [4 MiB, 5 MiB)    fd offset 0 */
+ * Needs nothing special to run.  Guest memory: vq-guest.h. */
 #include <config.h>
 
 #include <errno.h>
@@ -24,12 +18,9 @@
 #include <unistd.h>
 
 #include "cunit.h"
+#include "vq-guest.h"
 #include "vq.h"
 
-#define MiB (1024 * 1024ULL)
-#define GiB (1024 * MiB)
-
-#define QVA_BASE 0x7f0000000000ULL      /* front-end address of GPA 0 */
 #define DESC_GPA 0x10000
 #define AVAIL_GPA 0x30000
 #define USED_GPA 0x40000
@@ -48,28 +39,10 @@ struct guest {
 
 static struct vq_seg segs[VQ_MAX_SEGS];
 
-static int
-make_memfd(uint64_t size)
-{
-    int fd = memfd_create("test-vq", MFD_CLOEXEC);
-    CU_ASSERT_FATAL(fd >= 0);
-    CU_ASSERT_FATAL(ftruncate(fd, size) == 0);
-    return fd;
-}
-
-static void
-add_region(struct gmem *mem, uint64_t gpa, uint64_t size, uint64_t off)
-{
-    struct gmem_region_desc d = { gpa, size, QVA_BASE + gpa, off };
-    CU_ASSERT_EQUAL_FATAL(gmem_add(mem, &d, make_memfd(off + size)), 0);
-}
-
 static void *
 gva(struct guest *g, uint64_t gpa)
 {
-    void *p = gmem_gpa_to_va(&g->mem, NULL, gpa, 1);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
-    return p;
+    return gmem_va(&g->mem, gpa);
 }
 
 /* Sets up memory and a ring of 'size' entries (TX-like defaults: 12-byte
@@ -82,10 +55,7 @@ guest_init(struct guest *g, uint16_t size)
     struct vring_used *used;
 
     memset(g, 0, sizeof *g);
-    gmem_init(&g->mem);
-    add_region(&g->mem, 0, MiB, 0);
-    add_region(&g->mem, MiB, MiB, 4098);
-    add_region(&g->mem, 4 * MiB, MiB, 0);
+    vq_guest_mem(&g->mem);
     CU_ASSERT_EQUAL_FATAL(
         vq_translate_rings(&g->mem, size, QVA_BASE + DESC_GPA,
                            QVA_BASE + AVAIL_GPA, QVA_BASE + USED_GPA,
@@ -152,7 +122,7 @@ pop(struct guest *g, bool writable, unsigned max_segs, struct vq_chain *c)
 static void
 expect_bad(struct guest *g, uint16_t head, bool writable, int err)
 {
-    struct vq_chain c = { .head = 0xffff };
+    struct vq_chain c = { .id = 0xffff };
     uint16_t last = g->vq.last_avail;
 
     post(g, head);
@@ -161,9 +131,9 @@ expect_bad(struct guest *g, uint16_t head, bool writable, int err)
     if (got != err) {
         fprintf(stderr, "\n  head %u: got %d, expected %d\n", head, got, err);
     }
-    CU_ASSERT_EQUAL(c.head, head);
+    CU_ASSERT_EQUAL(c.id, head);
     CU_ASSERT_EQUAL(g->vq.last_avail, (uint16_t) (last + 1));
-    vq_push(&g->vq, c.head, 0);
+    vq_push(&g->vq, c.id, 0);
     vq_end(&g->vq);
     struct vring_used_elem *e = &g->vq.used->ring[last & g->vq.mask];
     CU_ASSERT_EQUAL(e->id, head);
@@ -260,14 +230,14 @@ test_simple_chain(void)
     post(&g, 3);
     CU_ASSERT_EQUAL(vq_begin(&g.vq), 1);
     CU_ASSERT_EQUAL(vq_pop(&g.vq, false, segs, VQ_MAX_SEGS, &c), 0);
-    CU_ASSERT_EQUAL(c.head, 3);
+    CU_ASSERT_EQUAL(c.id, 3);
     CU_ASSERT_EQUAL(c.n_segs, 2);
     CU_ASSERT_EQUAL(c.len, 112);
     expect_seg(0, gva(&g, DATA_GPA), 12);
     expect_seg(1, gva(&g, DATA_GPA + 100), 100);
     CU_ASSERT_EQUAL(vq_pop(&g.vq, false, segs, VQ_MAX_SEGS, &c), -VQ_EMPTY);
 
-    vq_push(&g.vq, c.head, 0);
+    vq_push(&g.vq, c.id, 0);
     CU_ASSERT_EQUAL(g.vq.used->idx, 0);     /* not before vq_end */
     CU_ASSERT_EQUAL(vq_end(&g.vq), VQ_NOTIFY_SUPPRESSED);   /* no call fd */
     CU_ASSERT_EQUAL(g.vq.used->idx, 1);
@@ -347,7 +317,7 @@ test_indirect(void)
     set_desc(&g, 5, TABLE_GPA, 48, F_INDIRECT | F_WRITE, 0);
     post(&g, 5);
     CU_ASSERT_EQUAL_FATAL(pop(&g, false, VQ_MAX_SEGS, &c), 0);
-    CU_ASSERT_EQUAL(c.head, 5);
+    CU_ASSERT_EQUAL(c.id, 5);
     CU_ASSERT_EQUAL(c.n_segs, 3);
     CU_ASSERT_EQUAL(c.len, 132);
     expect_seg(1, gva(&g, DATA_GPA + 100), 100);
@@ -463,7 +433,7 @@ test_chain_of_ring_size(void)
     /* More pieces than the caller has room for. */
     post(&g, 100);
     CU_ASSERT_EQUAL(pop(&g, false, 255, &c), -VQ_BAD_DESC);
-    CU_ASSERT_EQUAL(c.head, 100);
+    CU_ASSERT_EQUAL(c.id, 100);
     guest_fini(&g);
 }
 
@@ -605,26 +575,14 @@ test_index_wrap(void)
         CU_ASSERT_EQUAL(vq_begin(&g.vq), 8);
         for (int i = 0; i < 8; i++) {
             CU_ASSERT_EQUAL(vq_pop(&g.vq, false, segs, 4, &c), 0);
-            CU_ASSERT_EQUAL(c.head, i);
-            vq_push(&g.vq, c.head, 0);
+            CU_ASSERT_EQUAL(c.id, i);
+            vq_push(&g.vq, c.id, 0);
         }
         vq_end(&g.vq);
         CU_ASSERT_EQUAL(g.vq.used->idx, g.avail_idx);
     }
     CU_ASSERT_EQUAL(vq_get_base(&g.vq), (uint16_t) (65533 + 24));
     guest_fini(&g);
-}
-
-/* Fills 'n' bytes with a pattern that shows misplaced bytes. */
-static uint8_t *
-make_frame(uint32_t n)
-{
-    uint8_t *f = malloc(n);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
-    for (uint32_t i = 0; i < n; i++) {
-        f[i] = (uint8_t) (i * 7 + i / 251);
-    }
-    return f;
 }
 
 static void
@@ -903,16 +861,6 @@ test_enqueue_bad_chain(void)
     guest_fini(&g);
 }
 
-static uint64_t
-read_event(int fd)
-{
-    uint64_t v = 0;
-    if (read(fd, &v, sizeof v) != sizeof v) {
-        return 0;
-    }
-    return v;
-}
-
 /* Completes 'n' chains in one burst; returns vq_end()'s verdict. */
 static enum vq_notify
 complete(struct guest *g, int n)
@@ -925,7 +873,7 @@ complete(struct guest *g, int n)
     CU_ASSERT_EQUAL(vq_begin(&g->vq), n);
     for (int i = 0; i < n; i++) {
         CU_ASSERT_EQUAL(vq_pop(&g->vq, false, segs, 4, &c), 0);
-        vq_push(&g->vq, c.head, 0);
+        vq_push(&g->vq, c.id, 0);
     }
     uint16_t before = g->vq.used->idx;
     enum vq_notify r = vq_end(&g->vq);
@@ -1004,7 +952,7 @@ test_publish_once(void)
     }
     for (int i = 0; i < 16; i++) {
         CU_ASSERT_EQUAL(vq_pop(&g.vq, true, segs, 4, &c), 0);
-        vq_push(&g.vq, c.head, 0);
+        vq_push(&g.vq, c.id, 0);
         CU_ASSERT_EQUAL(g.vq.used->idx, 0);
     }
     vq_end(&g.vq);

@@ -171,7 +171,7 @@ run_pop(struct vq *vq, bool writable)
         if (err == -VQ_EMPTY || err == -VQ_BROKEN) {
             break;
         }
-        if (!vq->packed && c.head >= vq->size) {
+        if (!vq->packed && c.id >= vq->size) {
             abort();
         }
         if (!err) {
@@ -187,7 +187,7 @@ run_pop(struct vq *vq, bool writable)
         } else if (err != -VQ_BAD_DESC && err != -VQ_BAD_ADDR) {
             abort();
         }
-        vq_push(vq, vq_chain_id(&c), 0);
+        vq_push(vq, c.id, 0);
     }
     vq_end(vq);
 }
