@@ -10,6 +10,10 @@
 #define likely(x)   __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
 
+/* For a datapath helper with a flag the callers pass as a constant: each
+ * caller gets its own copy, with the flag's branches folded away. */
+#define ALWAYS_INLINE inline __attribute__((always_inline))
+
 #define CACHE_LINE_SIZE 64
 #define __cacheline_aligned __attribute__((aligned(CACHE_LINE_SIZE)))
 

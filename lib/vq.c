@@ -557,44 +557,64 @@ enq_reserve(struct vq *vq, uint64_t needed, struct vq_seg *segs,
     return n_chains;
 }
 
+/* The common case: the next chain, already seen available, holds the
+ * whole frame.  A chain it does not hold (or a bad one) is put back
+ * untouched and taken again by the general path, which reads it anew:
+ * nothing read here is used there. */
+static ALWAYS_INLINE bool
+reserve_one(struct vq *vq, bool packed, uint64_t needed, struct vq_seg *segs,
+            unsigned max_segs, struct vq_resv *resv)
+{
+    uint16_t last_avail = vq->last_avail;
+    bool avail_wrap = vq->avail_wrap;
+    struct vq_chain c;
+
+    if (!packed && last_avail == vq->avail_idx) {
+        return false;
+    }
+    int err = vq_pop_as(vq, packed, true, segs, max_segs, &c);
+    if (likely(!err && c.len >= needed)) {
+        vq_push_as(vq, packed, c.id, (uint32_t) needed);
+        resv->segs = segs;
+        resv->n_segs = c.n_segs;
+        resv->n_chains = 1;
+        return true;
+    }
+    vq->last_avail = last_avail;
+    vq->avail_wrap = avail_wrap;
+    return false;
+}
+
 int
 vq_reserve(struct vq *vq, uint32_t len, struct vq_seg *segs,
            unsigned max_segs, struct vq_resv *resv)
 {
-    /* A packed ring publishes a used entry as it writes it out: the frame's
-     * entries must all fit in the shadow, to be taken back if it fails.
-     * The caller filled the frames before (vq_reserve_ready). */
-    if (!vq_reserve_ready(vq)) {
-        vq_packed_flush(vq);
+    uint32_t hdr_size = MIN(vq->hdr_size, VQ_HDR_MAX);
+    uint64_t needed = (uint64_t) hdr_size + len;
+
+    max_segs = MIN(max_segs, VQ_MAX_SEGS);
+    resv->len = len;
+    if (vq->packed) {
+        /* A packed ring publishes a used entry as it writes it out: the
+         * frame's entries must all fit in the shadow, to be taken back if
+         * it fails.  The caller filled the frames before
+         * (vq_reserve_ready). */
+        if (!vq_reserve_ready(vq)) {
+            vq_packed_flush(vq);
+        }
+        if (likely(reserve_one(vq, true, needed, segs, max_segs, resv))) {
+            return 0;
+        }
+    } else if (likely(reserve_one(vq, false, needed, segs, max_segs,
+                                  resv))) {
+        return 0;
     }
+
     uint16_t last_avail = vq->last_avail;
     bool avail_wrap = vq->avail_wrap;
     uint16_t used_idx = vq->used_idx;
-    uint32_t hdr_size = MIN(vq->hdr_size, VQ_HDR_MAX);
-    uint64_t needed = (uint64_t) hdr_size + len;
     unsigned n_segs = 0;
-
-    /* The common case: the next chain, already seen available, holds the
-     * whole frame.  A chain it does not hold (or a bad one) is put back
-     * untouched and taken again by the general path, which reads it anew:
-     * nothing read here is used there. */
-    if (likely(vq->packed || last_avail != vq->avail_idx)) {
-        struct vq_chain c;
-        int err = vq_pop(vq, true, segs, MIN(max_segs, VQ_MAX_SEGS), &c);
-        if (likely(!err && c.len >= needed)) {
-            vq_push(vq, c.id, (uint32_t) needed);
-            resv->segs = segs;
-            resv->n_segs = c.n_segs;
-            resv->n_chains = 1;
-            resv->len = len;
-            return 0;
-        }
-        vq->last_avail = last_avail;
-        vq->avail_wrap = avail_wrap;
-    }
-
-    int n_chains = enq_reserve(vq, needed, segs, MIN(max_segs, VQ_MAX_SEGS),
-                               &n_segs);
+    int n_chains = enq_reserve(vq, needed, segs, max_segs, &n_segs);
     if (n_chains < 0) {
         if (n_chains != -VQ_BAD_DESC && n_chains != -VQ_BAD_ADDR) {
             vq->last_avail = last_avail;    /* nothing consumed */
@@ -606,7 +626,6 @@ vq_reserve(struct vq *vq, uint32_t len, struct vq_seg *segs,
     resv->segs = segs;
     resv->n_segs = n_segs;
     resv->n_chains = n_chains;
-    resv->len = len;
     return 0;
 }
 

@@ -216,6 +216,14 @@ static inline int vq_pop(struct vq *, bool writable, struct vq_seg *segs,
  * latest.  Chains go back in the order they were popped. */
 static inline void vq_push(struct vq *, uint32_t id, uint32_t len);
 
+/* The same two for a caller that knows the ring's layout ('packed', a
+ * constant there: a burst loop picks its copy once, not per chain). */
+static ALWAYS_INLINE int vq_pop_as(struct vq *, bool packed, bool writable,
+                                   struct vq_seg *segs, unsigned max_segs,
+                                   struct vq_chain *chain);
+static ALWAYS_INLINE void vq_push_as(struct vq *, bool packed, uint32_t id,
+                                     uint32_t len);
+
 /* Owner: ends a burst: publishes used.idx if it moved and notifies the
  * guest if it asked for it. */
 enum vq_notify vq_end(struct vq *);
@@ -373,12 +381,9 @@ vq_packed_pop(struct vq *vq, bool writable, struct vq_seg *segs,
 }
 
 static inline int
-vq_pop(struct vq *vq, bool writable, struct vq_seg *segs, unsigned max_segs,
-       struct vq_chain *chain)
+vq_split_pop(struct vq *vq, bool writable, struct vq_seg *segs,
+             unsigned max_segs, struct vq_chain *chain)
 {
-    if (vq->packed) {
-        return vq_packed_pop(vq, writable, segs, max_segs, chain);
-    }
     if (vq->last_avail == vq->avail_idx) {
         return -VQ_EMPTY;
     }
@@ -408,21 +413,42 @@ vq_pop(struct vq *vq, bool writable, struct vq_seg *segs, unsigned max_segs,
     return vq_pop_walk(vq, d, writable, segs, max_segs, chain);
 }
 
-static inline void
-vq_push(struct vq *vq, uint32_t id, uint32_t len)
+static ALWAYS_INLINE int
+vq_pop_as(struct vq *vq, bool packed, bool writable, struct vq_seg *segs,
+          unsigned max_segs, struct vq_chain *chain)
+{
+    return packed ? vq_packed_pop(vq, writable, segs, max_segs, chain)
+                  : vq_split_pop(vq, writable, segs, max_segs, chain);
+}
+
+static inline int
+vq_pop(struct vq *vq, bool writable, struct vq_seg *segs, unsigned max_segs,
+       struct vq_chain *chain)
+{
+    return vq_pop_as(vq, vq->packed, writable, segs, max_segs, chain);
+}
+
+static ALWAYS_INLINE void
+vq_push_as(struct vq *vq, bool packed, uint32_t id, uint32_t len)
 {
     if (unlikely(vq->n_shadow == VQ_SHADOW)) {
-        if (vq->packed) {
+        if (packed) {
             vq_packed_flush(vq);
         } else {
             vq_shadow_flush(vq);
         }
     }
     /* See struct vq_chain. */
-    vq->shadow[vq->n_shadow].id = vq->packed ? id : htole32((uint16_t) id);
+    vq->shadow[vq->n_shadow].id = packed ? id : htole32((uint16_t) id);
     vq->shadow[vq->n_shadow].len = htole32(len);
     vq->n_shadow++;
     vq->used_idx++;
+}
+
+static inline void
+vq_push(struct vq *vq, uint32_t id, uint32_t len)
+{
+    vq_push_as(vq, vq->packed, id, len);
 }
 
 static inline int

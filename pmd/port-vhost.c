@@ -139,6 +139,41 @@ tx_fault(struct port *port, uint16_t *results, unsigned n)
     }
 }
 
+/* Pops up to 'n' chains of a guest's transmit ring into 'pkts' (pieces
+ * from 'pool'), asking for each frame's first bytes; a bad chain is kept
+ * with its drop reason.  Returns how many entries it filled.  One copy per
+ * ring layout. */
+static ALWAYS_INLINE unsigned
+rx_pop_burst(struct port *port, struct vq *vq, bool packed, struct pkt *pkts,
+             unsigned n, struct vq_seg *pool, struct vq_chain *chains)
+{
+    unsigned used = 0, i;
+    for (i = 0; i < n && PORT_SEG_POOL - used >= PORT_MAX_CHAIN_SEGS; i++) {
+        int err = vq_pop_as(vq, packed, false, pool + used,
+                            PORT_MAX_CHAIN_SEGS, &chains[i]);
+        pkts[i].segs = pool + used;
+        pkts[i].cookie = chains[i].id;
+        if (likely(!err)) {
+            pkts[i].drop = 0;
+            used += chains[i].n_segs;
+            /* A small frame behind its header often ends in a second
+             * cache line; ask for both. */
+            __builtin_prefetch(pkts[i].segs[0].addr);
+            if (pkts[i].segs[0].len > 64) {
+                __builtin_prefetch(pkts[i].segs[0].addr + 64);
+            }
+        } else if (err == -VQ_BAD_DESC || err == -VQ_BAD_ADDR) {
+            pkts[i].drop = drop_of_vq_err(-err);
+        } else {
+            if (err == -VQ_BROKEN) {
+                port_mark_broken(port, VQ_BROKEN);
+            }
+            break;
+        }
+    }
+    return i;
+}
+
 /* Three passes, so that the cache misses on memory the guest just wrote
  * on another CPU overlap instead of queueing up: prefetch the descriptors,
  * walk the chains (and prefetch each frame's first bytes), then read the
@@ -160,32 +195,9 @@ vhost_rx_burst(struct port *port, unsigned qid, struct pkt *pkts, unsigned n,
     vq_prefetch(vq, n);
 
     struct vq_chain chains[PORT_BURST];
-    unsigned used = 0, i;
-    for (i = 0; i < n && PORT_SEG_POOL - used >= PORT_MAX_CHAIN_SEGS; i++) {
-        int err = vq_pop(vq, false, pool + used, PORT_MAX_CHAIN_SEGS,
-                         &chains[i]);
-        pkts[i].segs = pool + used;
-        pkts[i].cookie = chains[i].id;
-        if (likely(!err)) {
-            pkts[i].drop = 0;
-            used += chains[i].n_segs;
-            /* A small frame behind its header often ends in a second
-             * cache line; ask for both. */
-            __builtin_prefetch(pkts[i].segs[0].addr);
-            if (pkts[i].segs[0].len > 64) {
-                __builtin_prefetch(pkts[i].segs[0].addr + 64);
-            }
-        } else if (err == -VQ_BAD_DESC || err == -VQ_BAD_ADDR) {
-            pkts[i].drop = drop_of_vq_err(-err);
-        } else {
-            if (err == -VQ_BROKEN) {
-                port_mark_broken(port, VQ_BROKEN);
-            }
-            break;
-        }
-    }
-
-    for (unsigned j = 0; j < i; j++) {
+    n = vq->packed ? rx_pop_burst(port, vq, true, pkts, n, pool, chains)
+                   : rx_pop_burst(port, vq, false, pkts, n, pool, chains);
+    for (unsigned j = 0; j < n; j++) {
         if (likely(!pkts[j].drop)) {
             pkt_from_chain(&pkts[j], pkts[j].segs, &chains[j], vq->hdr_size);
         } else {
@@ -193,7 +205,6 @@ vhost_rx_burst(struct port *port, unsigned qid, struct pkt *pkts, unsigned n,
             pkts[j].len = 0;
         }
     }
-    n = i;
 out:
     if (unlikely(gmem_faults(vq->mem))) {
         return rx_fault(port, pkts, n);
@@ -220,8 +231,14 @@ vhost_rx_release(struct port *port, unsigned qid, struct pkt *pkts,
         port_mark_broken(port, VQ_BAD_ADDR);
         return;
     }
-    for (unsigned i = 0; i < n; i++) {
-        vq_push(vq, pkts[i].cookie, 0);
+    if (vq->packed) {
+        for (unsigned i = 0; i < n; i++) {
+            vq_push_as(vq, true, pkts[i].cookie, 0);
+        }
+    } else {
+        for (unsigned i = 0; i < n; i++) {
+            vq_push_as(vq, false, pkts[i].cookie, 0);
+        }
     }
     count_notify(dir, vq_end(vq));
 }
