@@ -21,7 +21,10 @@ computed from runs in the same state when there are such pairs.
 
 Output: a table, then one line per size:
   RATIO size=N vuswitch_mpps=X dpdk_mpps=Y ratio=X/Y cycles_per_frame=C
-and the resident memory of vuswitch with 2 and 16 ports.
+and the resident memory of vuswitch with 2 and 16 ports.  The generator
+drives split rings there; with --rings split,packed (the default) the same
+runs are made on packed rings too (virtio-user packed_vq=1), one line each:
+  RATIO_PACKED size=N vuswitch_mpps=X dpdk_mpps=Y ratio=X/Y ...
 
 --stats-cost adds what a stats reader polling every 10 ms costs the
 datapath (see stats_cost() and BENCHMARKS.md), one line:
@@ -157,7 +160,7 @@ class Bench:
         return w["frames"], w["busy_cycles"], w["idle_cycles"]
 
     # ---- one run -----------------------------------------------------------
-    def run(self, kind, size):
+    def run(self, kind, size, ring="split"):
         a = os.path.join(self.tmp, "a.sock")
         b = os.path.join(self.tmp, "b.sock")
         for s in (a, b):
@@ -166,6 +169,8 @@ class Bench:
         before = self.handoff()
         sw = self.start_switch(kind, a, b, size)
         mrg = "1" if size > 1518 else "0"
+        if ring == "packed":
+            mrg += ",packed_vq=1"
         # Interactive, so that the loop is seeded ("start tx_first") only
         # once both ports are up, and rates are read every second.
         gen = self.start(["dpdk-testpmd", "--lcores", "0@0,1@0", "-m", "256",
@@ -200,6 +205,10 @@ class Bench:
         if kind == "vuswitch":
             frames = c1[0] - c0[0]
             cpf = (c1[1] - c0[1]) / frames if frames else float("nan")
+            swlog = open(os.path.join(self.tmp, "vuswitch.log")).read()
+            if "vring 1 started: %s" % ring not in swlog:
+                sys.exit("bench: vuswitch's rings are not %s (%s)"
+                         % (ring, os.path.join(self.tmp, "vuswitch.log")))
         else:
             swlog = open(os.path.join(self.tmp, "dpdk-switch.log")).read()
             m = re.findall(r"CPU cycles/packet=([\d.]+)", swlog)
@@ -526,6 +535,9 @@ def main():
     ap.add_argument("--sizes", default="64,512,1518")
     ap.add_argument("--runs", type=int, default=2, help="runs per contender and size")
     ap.add_argument("--seconds", type=int, default=6)
+    ap.add_argument("--rings", default="split,packed",
+                    help="virtqueue layouts the testpmd closed loop runs on "
+                    "(split: the RATIO lines; packed: RATIO_PACKED)")
     ap.add_argument("--seed-bursts", type=int, default=1,
                     help="bursts of 32 frames each generator port sends to "
                     "seed the closed loop (1: 64 frames in flight, a "
@@ -550,15 +562,16 @@ def main():
     b = Bench(args)
     results = {}
     try:
-        for size in [int(s) for s in args.sizes.split(",")]:
-            for r in range(args.runs):
-                for kind in ("vuswitch", "dpdk"):
-                    res = b.run(kind, size)
-                    results.setdefault((size, kind), []).append(res)
-                    print("run size=%d %-8s %.2f Mpps  %.0f cycles/frame  generator %.0f cycles/frame  state=%s (handoff %d/%d ns)"
-                          % (size, kind, res["mpps"], res["cpf"], res["gen_cpf"],
-                             res["state"], res["handoff"][0], res["handoff"][1]),
-                          flush=True)
+        for ring in args.rings.split(","):
+            for size in [int(s) for s in args.sizes.split(",")]:
+                for r in range(args.runs):
+                    for kind in ("vuswitch", "dpdk"):
+                        res = b.run(kind, size, ring)
+                        results.setdefault((ring, size, kind), []).append(res)
+                        print("run ring=%s size=%d %-8s %.2f Mpps  %.0f cycles/frame  generator %.0f cycles/frame  state=%s (handoff %d/%d ns)"
+                              % (ring, size, kind, res["mpps"], res["cpf"],
+                                 res["gen_cpf"], res["state"], res["handoff"][0],
+                                 res["handoff"][1]), flush=True)
         cost = b.stats_cost(args.stats_cost_pairs) if args.stats_cost else None
         iso = b.isolation(max(2, args.runs)) if args.isolation else None
         gen_results = {}
@@ -578,16 +591,16 @@ def main():
         b.cleanup()
 
     print()
-    print("%-6s %-9s %8s %8s %14s %s" % ("size", "switch", "best", "median", "cycles/frame", "states"))
-    for (size, kind), runs in sorted(results.items()):
-        print("%-6d %-9s %8.2f %8.2f %14.0f %s" % (
-            size, kind, max(r["mpps"] for r in runs),
+    print("%-7s %-6s %-9s %8s %8s %14s %s" % ("ring", "size", "switch", "best", "median", "cycles/frame", "states"))
+    for (ring, size, kind), runs in sorted(results.items(), key=lambda kv: (kv[0][0] != "split", kv[0][1:])):
+        print("%-7s %-6d %-9s %8.2f %8.2f %14.0f %s" % (
+            ring, size, kind, max(r["mpps"] for r in runs),
             statistics.median(r["mpps"] for r in runs),
             statistics.median(r["cpf"] for r in runs),
             ",".join(r["state"] for r in runs)))
     print()
-    for size in sorted({s for s, _ in results}):
-        vu, dp = results[(size, "vuswitch")], results[(size, "dpdk")]
+    for ring, size in sorted({k[:2] for k in results}, key=lambda k: (k[0] != "split", k[1])):
+        vu, dp = results[(ring, size, "vuswitch")], results[(ring, size, "dpdk")]
         # Prefer pairs measured in the same state.
         for st in ("fast", "slow"):
             v = [r for r in vu if r["state"] == st]
@@ -603,10 +616,11 @@ def main():
         # cycles_per_frame (the switch's, inside it) and the generator's,
         # from the same runs as the rates; the generator can carry at
         # most gen_limit_mpps (TSC rate / its cycles per frame).
-        print("RATIO size=%d vuswitch_mpps=%.2f dpdk_mpps=%.2f ratio=%.2f "
+        print("%s size=%d vuswitch_mpps=%.2f dpdk_mpps=%.2f ratio=%.2f "
               "cycles_per_frame=%.0f dpdk_cycles_per_frame=%.0f "
               "gen_cycles_per_frame=%.0f/%.0f gen_limit_mpps=%.1f/%.1f state=%s%s"
-              % (size, x["mpps"], y["mpps"],
+              % ("RATIO" if ring == "split" else "RATIO_" + ring.upper(),
+                 size, x["mpps"], y["mpps"],
                  x["mpps"] / y["mpps"] if y["mpps"] else float("nan"),
                  x["cpf"], y["cpf"], x["gen_cpf"], y["gen_cpf"],
                  TSC_HZ / x["gen_cpf"] / 1e6, TSC_HZ / y["gen_cpf"] / 1e6,
