@@ -212,6 +212,9 @@ vq_prefetch(const struct vq *vq, unsigned n)
      * vq_end's fence for all of them. */
     __builtin_prefetch(&vq->used->idx, 1);
     __builtin_prefetch(&vq->used->ring[vq->used_idx & vq->mask], 1);
+    /* What vq_end reads after its fence to decide on a notification. */
+    __builtin_prefetch(vq->event_idx ? (const void *) &vq->avail->ring[vq->size]
+                                     : (const void *) &vq->avail->flags);
 
     uint16_t avail = (uint16_t) (vq->avail_idx - vq->last_avail);
     n = MIN(n, avail);
