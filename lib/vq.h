@@ -47,7 +47,8 @@
 #define VQ_MAX_SIZE 32768       /* largest split ring (power of two) */
 #define VQ_MAX_SEGS 1024        /* longest chain we translate, in pieces */
 #define VQ_SHADOW 64            /* used entries a burst batches (vq_push) */
-#define VQ_PACKED_SCAN 32       /* chains vq_begin counts ahead (packed) */
+#define VQ_PACKED_SCAN 32       /* chains vq_begin promises at most, and
+                                 * slots it prefetches (packed) */
 #define VQ_PACKED_FRAME 32      /* receive chains one frame may take
                                  * (packed; see vq_reserve) */
 
@@ -182,8 +183,9 @@ void vq_start(struct vq *);
 uint32_t vq_get_base(const struct vq *);
 
 /* Owner: starts a burst.  Reads avail.idx once.  Returns how many chains
- * are available (0..size) or -VQ_BROKEN.  A packed ring has no index: it
- * counts the chains ready in the table, at most VQ_PACKED_SCAN. */
+ * are available (0..size) or -VQ_BROKEN.  A packed ring has no index: 0
+ * if its next slot is not ready, else VQ_PACKED_SCAN (at most the size),
+ * an upper bound: vq_pop returns -VQ_EMPTY where the chains end. */
 int vq_begin(struct vq *);
 
 /* Owner, receive ring: vq_begin() only if fewer than 'want' entries are
