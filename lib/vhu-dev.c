@@ -163,6 +163,9 @@ vring_apply_features(const struct vhu_dev *dev, struct vhu_vring *vr)
     vr->vq.indirect = HAS(f, F_INDIRECT_DESC);
     vr->vq.mrg_rxbuf = HAS(f, F_MRG_RXBUF);
     vr->vq.in_order = HAS(f, F_IN_ORDER);
+    /* The guest's transmit rings (odd indexes): nothing is written there,
+     * so a used entry's length tells it nothing. */
+    vr->vq.batch_used = vr->vq.in_order && vring_index(dev, vr) % 2 == 1;
 }
 
 /* Returns ring 'index', or NULL with the device broken.  The index is

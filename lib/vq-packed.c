@@ -25,8 +25,8 @@
  * used_slot follows last_avail and each used entry lands on the slot its
  * chain started at: the used entries stay in the lines we just read.
  * Used entries wait in vq->shadow until vq_end, as for a split ring; here
- * writing one out publishes it, so vq_reserve makes room for a whole frame
- * before it starts one (a frame's entries may still be rolled back). */
+ * writing one out publishes it, so a frame's entries stay there until the
+ * frame is filled (vq_reserve_ready), and may still be rolled back. */
 #include <config.h>
 
 #include "vq.h"
@@ -126,8 +126,8 @@ vq_packed_begin(struct vq *vq, unsigned max)
 
     /* The lines vq_pop will read, asked for at once: the guest wrote them
      * on its CPU, and one load after another would wait for each.  Asked
-     * for before the head is known to be ready: waiting for it first made
-     * two round trips of one (slow state, 2026-12-07). */
+     * for before the head's flags are known, so that its miss and theirs
+     * overlap (waiting for it first was slower in the slow state). */
     for (unsigned k = 0; k < max; k += 4) {
         uint32_t s = slot + k;
         __builtin_prefetch(&vq->pdesc[s < vq->size ? s : s - vq->size]);
@@ -290,11 +290,12 @@ vq_packed_flush(struct vq *vq)
         uint32_t n_desc = e->id >> 16;              /* 1..size slots */
 
         /* With IN_ORDER one used entry may stand for a run of chains: the
-         * guest frees every chain up to the id it names.  Only where no
-         * length is to be told (chains the guest transmitted): the slots
-         * in between are left alone, and the lines that hold them stay
-         * with the guest. */
-        if (vq->in_order && !e->len) {
+         * guest frees every chain up to the id it names.  Only on a ring
+         * whose lengths say nothing (a receive path wants one entry per
+         * buffer: DPDK's reads each one's length): the slots in between
+         * are left alone, and the lines that hold them stay with the
+         * guest. */
+        if (vq->batch_used && !e->len) {
             while (i + 1 < vq->n_shadow && !e[1].len) {
                 e++;
                 i++;

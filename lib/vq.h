@@ -98,6 +98,10 @@ struct vq {
     bool in_order;              /* VIRTIO_F_IN_ORDER negotiated: the guest
                                  * makes descriptors available in table
                                  * order (vq_prefetch guesses heads) */
+    bool batch_used;            /* packed, IN_ORDER, a ring whose used
+                                 * lengths say nothing (the guest's transmit
+                                 * ring): one used entry may stand for a run
+                                 * of chains (vq_packed_flush) */
     int call_fd;                /* eventfd or pipe to notify, -1: none */
 
     /* Owned by the worker that polls the ring; the control thread reads
@@ -191,7 +195,8 @@ int vq_begin(struct vq *);
 /* Owner, receive ring: vq_begin() only if fewer than 'want' entries are
  * left from the last time it read avail.idx.  The guest posts receive
  * buffers well ahead, so most bursts need not touch the line it keeps
- * writing (vq_reserve reads it again when what was seen runs out). */
+ * writing (vq_reserve reads it again when what was seen runs out).  A
+ * packed ring: vq_begin's answer, promising at most 'want'. */
 int vq_begin_lazy(struct vq *, unsigned want);
 
 /* Owner: starts loading the available-ring slots the next burst will read

@@ -961,8 +961,61 @@ test_shadow(void)
     pg_fini(&g);
 }
 
+/* IN_ORDER on a guest's transmit ring (batch_used): a run of chains given
+ * back without a length is one used entry, in the run's first slot, with
+ * the id of its last chain; a chain with a length ends the run and gets
+ * its own.  Without batch_used (a receive ring) every chain has one. */
+static void
+test_batch_used(void)
+{
+    struct pguest g;
+    struct vq_chain c;
+
+    for (int batch = 0; batch <= 1; batch++) {
+        pg_init(&g, 8);
+        g.vq.batch_used = batch;
+        for (int lap = 0; lap < 3; lap++) {     /* 6 chains a lap: wraps */
+            const struct pbuf b2[2] = {
+                { DATA_GPA, 12, 0 }, { DATA_GPA + 64, 60, 0 },
+            };
+            post1(&g, DATA_GPA, 72, 0, 10);
+            post(&g, b2, 2, 11);
+            post1(&g, DATA_GPA, 72, 0, 12);
+            post1(&g, DATA_GPA, 72, 0, 13);     /* given back with a length */
+            post1(&g, DATA_GPA, 72, 0, 14);
+            CU_ASSERT(vq_begin(&g.vq) > 0);
+            for (int i = 0; i < 5; i++) {
+                CU_ASSERT_EQUAL_FATAL(pop(&g, false, &c), 0);
+                vq_push(&g.vq, c.id, (uint16_t) c.id == 13 ? 5 : 0);
+            }
+            CU_ASSERT_EQUAL(pop(&g, false, &c), -VQ_EMPTY);
+            vq_end(&g.vq);
+            if (batch) {
+                /* 10, 11 (two slots), 12 in one entry; the slots of 11 and
+                 * 12 are not written. */
+                uint16_t first = g.used_next;
+                bool wrap = g.used_wrap;
+                g.n_slots[12] = 4;
+                expect_used(&g, 12, 0);
+                step(&g, &first, &wrap, 1);
+                CU_ASSERT_FALSE(is_used(&g, first, wrap));
+                g.n_slots[12] = 1;
+            } else {
+                expect_used(&g, 10, 0);
+                expect_used(&g, 11, 0);
+                expect_used(&g, 12, 0);
+            }
+            expect_used(&g, 13, 5);
+            expect_used(&g, 14, 0);
+            expect_positions(&g);
+        }
+        pg_fini(&g);
+    }
+}
+
 static const struct cunit_test tests[] = {
     CUNIT_TEST(test_setup),
+    CUNIT_TEST(test_batch_used),
     CUNIT_TEST(test_base_zero),
     CUNIT_TEST(test_pop_simple),
     CUNIT_TEST(test_chain_next),
