@@ -189,8 +189,8 @@ struct vring_parts {
     void *desc, *avail, *used;
 };
 
-static bool
-dev_packed(const struct vhu_dev *dev)
+bool
+vhu_dev_packed(const struct vhu_dev *dev)
 {
     return HAS(dev->features, F_RING_PACKED);
 }
@@ -199,7 +199,7 @@ static int
 vring_translate(const struct vhu_dev *dev, const struct vhu_vring *vr,
                 struct vring_parts *p)
 {
-    if (dev_packed(dev)) {
+    if (vhu_dev_packed(dev)) {
         return vq_translate_rings_packed(
             &dev->mem, vr->size, vr->desc_qva, vr->avail_qva, vr->used_qva,
             (struct vring_packed_desc **) &p->desc,
@@ -253,13 +253,13 @@ vring_start(struct vhu_dev *dev, struct vhu_vring *vr)
         return dev_break(dev, "vring %u kicked before its size and "
                          "addresses were set", idx);
     }
-    if (!dev_packed(dev) && (vr->size & (vr->size - 1))) {
+    if (!vhu_dev_packed(dev) && (vr->size & (vr->size - 1))) {
         return dev_break(dev, "vring %u: size %u is not a power of two "
                          "(only a packed ring may have that)", idx,
                          vr->size);
     }
     int err = vring_translate(dev, vr, &p);
-    if (!err && dev_packed(dev)) {
+    if (!err && vhu_dev_packed(dev)) {
         err = vq_setup_packed(&vr->vq, &dev->mem, vr->size, p.desc, p.avail,
                               p.used, vr->base);
         if (err) {
@@ -583,10 +583,10 @@ h_set_vring_num(struct vhu_dev *dev, struct vhu_msg *msg)
     /* A packed ring may have any size, a split one needs a power of two
      * (checked again when the ring starts: features may change). */
     bool pow2 = !(num & (num - 1));
-    if (!num || num > VQ_MAX_SIZE || (!dev_packed(dev) && !pow2)) {
+    if (!num || num > VQ_MAX_SIZE || (!vhu_dev_packed(dev) && !pow2)) {
         return dev_break(dev, "vring %u: size %" PRIu32 " is not %sin "
                          "1..%u", vring_index(dev, vr), num,
-                         dev_packed(dev) ? "" : "a power of two ",
+                         vhu_dev_packed(dev) ? "" : "a power of two ",
                          VQ_MAX_SIZE);
     }
     bool changed = vring_begin_change(dev, vr);
@@ -645,7 +645,7 @@ h_set_vring_base(struct vhu_dev *dev, struct vhu_msg *msg)
     /* Split: an index.  Packed: two positions with their wrap counters
      * (vq_setup_packed checks them against the size when the ring
      * starts). */
-    if (!dev_packed(dev) && base > UINT16_MAX) {
+    if (!vhu_dev_packed(dev) && base > UINT16_MAX) {
         return dev_break(dev, "vring %u: base %" PRIu32 " above 65535",
                          vring_index(dev, vr), base);
     }

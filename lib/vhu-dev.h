@@ -165,6 +165,9 @@ bool vhu_vring_is_live(const struct vhu_dev *, unsigned idx);
 
 bool vhu_dev_is_connected(const struct vhu_dev *);
 
+/* Whether the front end chose packed virtqueues (VIRTIO_F_RING_PACKED). */
+bool vhu_dev_packed(const struct vhu_dev *);
+
 /* The virtio features GET_FEATURES answers: VHU_OFFERED_FEATURES, without
  * VHU_F_NET_MQ on a single-queue-pair device. */
 uint64_t vhu_dev_offered_features(const struct vhu_dev *);

@@ -589,9 +589,12 @@ vhost_tick(struct port *port)
     vhost_count_kicks(pv);
     uint32_t broken = READ_ONCE(port->broken);
     if (broken || gmem_faults(&pv->dev.mem)) {
-        vhost_drop_connection(pv, broken - 1 == VQ_BROKEN
-                                  ? "guest ring corrupt (index out of range)"
-                                  : "guest ring corrupt");
+        /* VQ_BROKEN: what the ring says cannot be followed any more. */
+        vhost_drop_connection(pv, broken - 1 != VQ_BROKEN
+                                  ? "guest ring corrupt"
+                                  : vhu_dev_packed(&pv->dev)
+                                  ? "guest ring corrupt (a chain with no end)"
+                                  : "guest ring corrupt (index out of range)");
     }
     if (pv->client && !vhu_dev_is_connected(&pv->dev)
         && now_ms() >= pv->next_connect_ms) {

@@ -82,7 +82,8 @@ check_PROGRAMS += tests/hostile/hostile
 tests_hostile_hostile_SOURCES = \
 	tests/hostile/hostile.c tests/hostile/hostile.h \
 	tests/hostile/hostile-msg.c tests/hostile/hostile-guest.c \
-	tests/hostile/hostile-fds.c tests/hostile/hostile-load.c
+	tests/hostile/hostile-packed.c tests/hostile/hostile-fds.c \
+	tests/hostile/hostile-load.c
 tests_hostile_hostile_LDADD = lib/libvu.a
 INTEGRATION_TESTS += \
 	tests/integration/hostile-frontend.sh \

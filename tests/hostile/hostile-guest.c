@@ -5,7 +5,7 @@
  * its descriptors while the switch reads them, memory regions removed and
  * added back while frames flow, and the table of every guest-level
  * scenario (h_guest_scenarios), those of hostile-fds.c and hostile-load.c
- * included.
+ * included; the packed-ring ones have their own (hostile-packed.c).
  *
  * Transmit cases post chains on the guest's transmit ring and check, per
  * chain: given back in the used ring (id, length 0), counted once in
@@ -37,6 +37,7 @@
 #include "vhu-dev.h"
 
 #define F_INDIRECT (1ull << 28)
+#define F_RING_PACKED (1ull << 34)
 
 #define PF_GUEST ((1ull << VHU_PROTOCOL_F_REPLY_ACK) \
                   | (1ull << VHU_PROTOCOL_F_CONFIGURE_MEM_SLOTS))
@@ -78,9 +79,14 @@ ring_layout(struct hg_guest *g, struct hg_ring *r, uint32_t off,
     r->desc = (struct vring_desc *) hg_r0(g, off);
     r->avail = (struct vring_avail *) hg_r0(g, off + 0x1000);
     r->used = (struct vring_used *) hg_r0(g, off + 0x2000);
+    r->pdesc = (struct vring_packed_desc *) r->desc;
     r->buf_off = buf_off;
     r->writable = writable;
     r->avail_idx = 0;
+    r->packed = false;
+    r->slot = 0;
+    r->wrap = true;
+    r->base = 0;
 }
 
 /* The bytes a frame can come from, and the canaries. */
@@ -157,7 +163,7 @@ static int
 guest_ring_start(struct hg_guest *g, uint32_t q, struct hg_ring *r)
 {
     uint64_t u = q;
-    int64_t ack = hg_ring_setup(g, q, r, HG_RING_SIZE, 0);
+    int64_t ack = hg_ring_setup(g, q, r, HG_RING_SIZE, r->base);
     if (!ack) {
         ack = h_request_ack(g->sock, VHU_SET_VRING_CALL, &u, sizeof u,
                             &g->call[q], 1);
@@ -165,8 +171,11 @@ guest_ring_start(struct hg_guest *g, uint32_t q, struct hg_ring *r)
     return (int) ack;
 }
 
-int
-hg_guest_open(struct hctx *ctx, struct hg_guest *g, bool peer, bool indirect)
+/* hg_guest_open and hg_guest_open_packed: 'features' beyond VERSION_1
+ * and PROTOCOL_FEATURES; with RING_PACKED, both rings start at 'base'. */
+static int
+guest_open(struct hctx *ctx, struct hg_guest *g, bool peer,
+           uint64_t features, uint16_t base)
 {
     static const char *const names[3] = { "r0", "r1", "r2" };
     const uint64_t gpas[3] = { HG_R0_GPA, HG_R1_GPA, HG_R2_GPA };
@@ -204,6 +213,10 @@ hg_guest_open(struct hctx *ctx, struct hg_guest *g, bool peer, bool indirect)
     }
     ring_layout(g, &g->rx, HG_OFF_RX, HG_OFF_RXBUF, true);
     ring_layout(g, &g->tx, HG_OFF_TX, HG_OFF_TXBUF, false);
+    if (features & F_RING_PACKED) {
+        g->rx.packed = g->tx.packed = true;
+        g->rx.base = g->tx.base = base;
+    }
     guest_fill(g);
 
     g->sock = h_connect(ctx, peer ? ctx->peer_path : ctx->sock_path,
@@ -212,7 +225,7 @@ hg_guest_open(struct hctx *ctx, struct hg_guest *g, bool peer, bool indirect)
         hg_guest_free(g);
         return -1;
     }
-    if (h_negotiate(ctx, g->sock, indirect ? F_INDIRECT : 0, PF_GUEST)) {
+    if (h_negotiate(ctx, g->sock, features, PF_GUEST)) {
         hg_guest_free(g);
         return -1;
     }
@@ -231,6 +244,20 @@ hg_guest_open(struct hctx *ctx, struct hg_guest *g, bool peer, bool indirect)
                       err);
     }
     return 0;
+}
+
+int
+hg_guest_open(struct hctx *ctx, struct hg_guest *g, bool peer, bool indirect)
+{
+    return guest_open(ctx, g, peer, indirect ? F_INDIRECT : 0, 0);
+}
+
+int
+hg_guest_open_packed(struct hctx *ctx, struct hg_guest *g, bool indirect,
+                     uint16_t base)
+{
+    return guest_open(ctx, g, false,
+                      F_RING_PACKED | (indirect ? F_INDIRECT : 0), base);
 }
 
 void
@@ -261,6 +288,22 @@ hg_guest_free(struct hg_guest *g)
     }
 }
 
+/* What GET_VRING_BASE must say once every chain made available on 'r'
+ * came back.  Packed: our position, for both sides (vq_get_base writes
+ * both); a ring that never moved from base 0 keeps that ambiguous 0. */
+static uint32_t
+ring_base(const struct hg_ring *r)
+{
+    if (!r->packed) {
+        return r->avail_idx;
+    }
+    if (!r->avail_idx && !r->base) {
+        return 0;
+    }
+    uint32_t pos = r->slot | (uint32_t) r->wrap << 15;
+    return pos | pos << 16;
+}
+
 int
 hg_guest_close(struct hg_guest *g, bool check)
 {
@@ -279,10 +322,11 @@ hg_guest_close(struct hg_guest *g, bool check)
                                  g->port, q, strerror(-err)) : 0;
             break;
         }
-        if (check && msg.payload.state.num != r->avail_idx) {
-            res = h_fail(g->ctx, "%s: GET_VRING_BASE %u says %u, we made "
-                         "%u chains available and all came back", g->port,
-                         q, msg.payload.state.num, r->avail_idx);
+        if (check && msg.payload.state.num != ring_base(r)) {
+            res = h_fail(g->ctx, "%s: GET_VRING_BASE %u says %#x, expected "
+                         "%#x: we made %u chains available and all came "
+                         "back", g->port, q, msg.payload.state.num,
+                         ring_base(r), r->avail_idx);
         }
     }
     hg_guest_free(g);
@@ -716,10 +760,8 @@ post_violation(struct hctx *ctx, struct hg_guest *g, struct hg_ring *r,
     return 0;
 }
 
-/* Waits for the switch to drop 'g', pumping the peer so that a receive
- * ring gets looked at. */
-static int
-expect_dropped(struct hctx *ctx, struct hg_guest *g, struct hg_guest *peer)
+int
+hg_expect_dropped(struct hctx *ctx, struct hg_guest *g, struct hg_guest *peer)
 {
     uint64_t deadline = h_now_ms() + H_STATE_MS;
     struct pollfd pfd = { .fd = g->sock, .events = POLLIN };
@@ -781,7 +823,7 @@ run_case(struct hctx *ctx, const void *arg)
     if (c->expect == HG_BROKEN) {
         res = post_violation(ctx, &g, r, c->build, pp);
         if (!res) {
-            res = expect_dropped(ctx, &g, pp);
+            res = hg_expect_dropped(ctx, &g, pp);
         }
         hg_guest_free(&g);
         goto out;

@@ -607,6 +607,7 @@ h_stop_requested(void)
 static const struct scenario *const tables[] = {
     h_msg_scenarios,
     h_guest_scenarios,
+    h_packed_scenarios,
 };
 
 static bool

@@ -3,6 +3,7 @@
  * stats and verdict helpers; hostile-msg.c the message-level scenarios;
  * hostile-guest.c the hostile guest (its memory and rings, hg_*), the
  * per-chain scenarios and the table of all guest-level ones;
+ * hostile-packed.c the same guest on packed rings and their scenarios;
  * hostile-fds.c the scenarios with file descriptors that misbehave once
  * handed over; hostile-load.c GET_VRING_BASE under load and the flooder.
  *
@@ -57,6 +58,7 @@ struct scenario {
 /* Scenario tables (NULL-name terminated). */
 extern const struct scenario h_msg_scenarios[];
 extern const struct scenario h_guest_scenarios[];
+extern const struct scenario h_packed_scenarios[];   /* hostile-packed.c */
 
 /* The flooder of tests/integration/isolation.sh (hostile-load.c): for
  * 'seconds', a legitimate device on the port that posts garbage chains at
@@ -200,9 +202,18 @@ struct hg_ring {
     struct vring_desc *desc;
     struct vring_avail *avail;
     struct vring_used *used;
-    uint16_t avail_idx;         /* our shadow of avail->idx */
+    uint16_t avail_idx;         /* our shadow of avail->idx (packed: how
+                                 * many chains we made available) */
     uint32_t buf_off;           /* its buffers in R0 */
     bool writable;              /* the device writes (guest receive) */
+    /* A packed ring (hg_guest_open_packed) lies where the split one would:
+     * its table at 'desc', its driver event area at 'avail', its device
+     * event area at 'used'. */
+    bool packed;
+    struct vring_packed_desc *pdesc;
+    uint16_t slot;              /* the next slot we make available */
+    bool wrap;                  /* our wrap counter at 'slot' */
+    uint16_t base;              /* what SET_VRING_BASE said */
 };
 
 /* The scenario's thread owns it; a scenario may hand one ring (and what
@@ -226,11 +237,17 @@ struct hg_guest {
  * nothing left open. */
 int hg_guest_open(struct hctx *, struct hg_guest *, bool peer,
                   bool indirect);
+/* The same for the hostile guest on packed rings (VIRTIO_F_RING_PACKED):
+ * both rings start at 'base', 0x8000 (slot 0, wrap counter 1) as QEMU
+ * says for a new ring, or 0 as UML does; either way the guest's wrap
+ * counter starts at 1 (hostile-packed.c posts on them). */
+int hg_guest_open_packed(struct hctx *, struct hg_guest *, bool indirect,
+                         uint16_t base);
 /* Hangs up (if still connected) and releases the memory and fds. */
 void hg_guest_free(struct hg_guest *);
 /* Stops both rings as QEMU does (GET_VRING_BASE) and, with 'check', that
- * the bases match what we made available: every chain was consumed.
- * Then hg_guest_free. */
+ * the bases match what we made available: every chain was consumed (and,
+ * packed, given back).  Then hg_guest_free. */
 int hg_guest_close(struct hg_guest *, bool check);
 /* The end of a scenario that used 'g': if 'res' is 0 so far, the daemon
  * must still answer on g's connection and the rings close with matching
@@ -266,6 +283,11 @@ int hg_ring_wait_all_used(struct hg_ring *, struct hg_guest *peer,
 int hg_learn_mac(struct hctx *, struct hg_guest *);
 
 /* ---- Verdicts on chains. ---- */
+
+/* Waits for the switch to drop 'g' for a ring-level violation ("broken:
+ * guest ring corrupt..."), pumping the peer (if any) so that a receive
+ * ring gets looked at.  Closes g's connection; 0 or fails. */
+int hg_expect_dropped(struct hctx *, struct hg_guest *, struct hg_guest *peer);
 
 /* The sum of all drop reasons of one direction. */
 uint64_t hg_drops_sum(const struct stats_dir *);
