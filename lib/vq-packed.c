@@ -24,7 +24,7 @@
  * Chains go back in the order they were taken (vq_push's rule), so
  * used_slot follows last_avail and each used entry lands on the slot its
  * chain started at: the used entries stay in the lines we just read.
- * Used entries wait in vq->shadow until vq_end, as for a split ring; here
+ * Used entries wait in vq->shadow until vq_publish, as for a split ring; here
  * writing one out publishes it, so a frame's entries stay there until the
  * frame is filled (vq_reserve_ready), and may still be rolled back. */
 #include <config.h>
@@ -77,6 +77,7 @@ vq_setup_packed(struct vq *vq, const struct gmem *mem, uint16_t size,
     vq->wrap_unknown = base == 0;     /* see vq.h */
     vq->used_idx = vq->published_used = 0;
     vq->signalled_used_valid = false;
+    vq->notify_owed = false;
     vq->n_shadow = 0;
     vq->cache.last = NULL;
     return 0;
@@ -323,8 +324,8 @@ vq_packed_flush(struct vq *vq)
 
 /* Whether the guest wants an interrupt for what was published since the
  * last decision (virtio 1.1, 2.8.10: its driver event area). */
-static bool
-packed_need_notify(struct vq *vq)
+bool
+vq_packed_need_notify(struct vq *vq)
 {
     uint16_t flags = le16toh(READ_ONCE(vq->driver_event->flags));
     uint32_t size = vq->size;
@@ -349,26 +350,4 @@ packed_need_notify(struct vq *vq)
                      + (off_wrap >> VRING_PACKED_EVENT_F_WRAP_CTR ? size : 0);
     uint32_t laps = 2 * size;
     return (event + laps - old) % laps < (new + laps - old) % laps;
-}
-
-enum vq_notify
-vq_packed_end(struct vq *vq)
-{
-    if (vq->used_idx == vq->published_used) {
-        return VQ_NOTIFY_NONE;
-    }
-    vq_packed_flush(vq);
-    vq->published_used = vq->used_idx;
-
-    /* As for a split ring (vq_end): our flags stores, then the guest's
-     * event area; the guest does the opposite. */
-    __atomic_thread_fence(__ATOMIC_SEQ_CST);
-    if (!packed_need_notify(vq) || vq->call_fd < 0) {
-        return VQ_NOTIFY_SUPPRESSED;
-    }
-    uint64_t one = 1;
-    if (write(vq->call_fd, &one, sizeof one) < 0) {
-        /* ignored: see vq_end */
-    }
-    return VQ_NOTIFY_SENT;
 }

@@ -66,6 +66,7 @@ vq_setup(struct vq *vq, const struct gmem *mem, uint16_t size,
     vq->published_used = base;
     vq->signalled_used = base;
     vq->signalled_used_valid = false;
+    vq->notify_owed = false;
     vq->n_shadow = 0;
     vq->cache.last = NULL;
     return 0;
@@ -212,7 +213,7 @@ vq_prefetch(const struct vq *vq, unsigned n)
      * vq_end's fence for all of them. */
     __builtin_prefetch(&vq->used->idx, 1);
     __builtin_prefetch(&vq->used->ring[vq->used_idx & vq->mask], 1);
-    /* What vq_end reads after its fence to decide on a notification. */
+    /* What vq_notify reads after the fence to decide on a notification. */
     __builtin_prefetch(vq->event_idx ? (const void *) &vq->avail->ring[vq->size]
                                      : (const void *) &vq->avail->flags);
 
@@ -446,30 +447,40 @@ vq_need_notify(struct vq *vq, uint16_t old_used, uint16_t new_used)
     return vring_need_event(used_event, new_used, old);
 }
 
-enum vq_notify
-vq_end(struct vq *vq)
+bool
+vq_publish(struct vq *vq)
 {
-    if (vq->packed) {
-        return vq_packed_end(vq);
+    if (vq->used_idx == vq->published_used) {
+        return false;
     }
-    uint16_t new_used = vq->used_idx;
-    uint16_t old_used = vq->published_used;
+    if (vq->packed) {
+        vq_packed_flush(vq);
+    } else {
+        if (vq->n_shadow) {
+            vq_shadow_flush(vq);
+        }
+        STORE_RELEASE(vq->used->idx, htole16(vq->used_idx));
+    }
+    bool newly = !vq->notify_owed;
+    if (newly) {
+        vq->notify_owed = true;
+        vq->owed_from = vq->published_used;
+    }
+    vq->published_used = vq->used_idx;
+    return newly;
+}
 
-    if (new_used == old_used) {
+enum vq_notify
+vq_notify(struct vq *vq)
+{
+    if (!vq->notify_owed) {
         return VQ_NOTIFY_NONE;
     }
-    if (vq->n_shadow) {
-        vq_shadow_flush(vq);
-    }
-    STORE_RELEASE(vq->used->idx, htole16(new_used));
-    vq->published_used = new_used;
-
-    /* The guest writes used_event / flags, then re-reads used.idx; we
-     * write used.idx, then read used_event / flags.  Without a full fence
-     * both sides can miss the other's store and the guest sleeps forever
-     * on a packet we delivered. */
-    __atomic_thread_fence(__ATOMIC_SEQ_CST);
-    if (!vq_need_notify(vq, old_used, new_used) || vq->call_fd < 0) {
+    vq->notify_owed = false;
+    bool need = vq->packed ? vq_packed_need_notify(vq)
+                           : vq_need_notify(vq, vq->owed_from,
+                                            vq->published_used);
+    if (!need || vq->call_fd < 0) {
         return VQ_NOTIFY_SUPPRESSED;
     }
     /* An eventfd adds 1; a pipe wakes its reader.  EAGAIN (counter or pipe
@@ -480,6 +491,17 @@ vq_end(struct vq *vq)
         /* ignored, see above */
     }
     return VQ_NOTIFY_SENT;
+}
+
+enum vq_notify
+vq_end(struct vq *vq)
+{
+    vq_publish(vq);
+    if (!vq->notify_owed) {
+        return VQ_NOTIFY_NONE;
+    }
+    vq_fence();
+    return vq_notify(vq);
 }
 
 /* A write position in a list of pieces, for the receive copy. */

@@ -21,6 +21,9 @@
  * notifies the guest only if it asked (EVENT_IDX used_event, or no
  * VRING_AVAIL_F_NO_INTERRUPT).  vq_enqueue() does the receive-side copy of
  * a whole frame (mergeable buffers or one chain) between begin and end.
+ * vq_end is vq_publish, a full fence and vq_notify: a worker that ends
+ * bursts on several rings in a pass publishes each and checks them all
+ * behind one fence.
  *
  * A packed ring (virtio 1.1, 2.8; VIRTIO_F_RING_PACKED) has one table
  * that both sides write, and two small event areas instead of avail/used:
@@ -115,6 +118,8 @@ struct vq {
     uint16_t signalled_used;    /* used.idx at our last notification
                                  * (packed: slot | wrap << 15) */
     bool signalled_used_valid;
+    bool notify_owed;           /* published, not checked (vq_notify) */
+    uint16_t owed_from;         /* published_used before that */
     bool avail_wrap;            /* packed: wrap counter at last_avail */
     bool used_wrap;             /* packed: wrap counter at used_slot */
     uint16_t used_slot;         /* packed: where the next used entry goes */
@@ -235,6 +240,28 @@ static ALWAYS_INLINE void vq_push_as(struct vq *, bool packed, uint32_t id,
  * guest if it asked for it. */
 enum vq_notify vq_end(struct vq *);
 
+/* Owner: vq_end in two steps.  vq_publish writes the queued used entries
+ * and publishes them; it returns true when the ring now owes a
+ * notification check it did not owe before.  After its last vq_publish
+ * the caller issues vq_fence() once, then vq_notify() on each ring that
+ * owes one (several rings may share the fence).  vq_notify decides as
+ * vq_end would and returns VQ_NOTIFY_NONE if nothing was owed. */
+bool vq_publish(struct vq *);
+enum vq_notify vq_notify(struct vq *);
+
+/* The full fence between publishing and reading what the guest asked for.
+ * The guest writes used_event / flags, then re-reads used.idx; we write
+ * used.idx, then read used_event / flags.  Without a full fence both sides
+ * can miss the other's store and the guest sleeps forever on a frame we
+ * delivered.  It waits for every store before it to reach the cache
+ * (into lines the guest holds, among them): once a pass, not once a
+ * ring, where it can. */
+static inline void
+vq_fence(void)
+{
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
+
 /* Owner, receive ring, between vq_begin and vq_end: copies the frame held
  * in 'src' ('n_src' pieces, 'len' bytes in all) into guest buffers behind a
  * zeroed virtio-net header of hdr_size bytes (num_buffers set when
@@ -301,12 +328,12 @@ int vq_packed_pop_walk(struct vq *, uint16_t flags,
 void vq_packed_flush(struct vq *);
 
 /* vq-packed.c: what vq_start, vq_get_base, vq_begin, vq_prefetch_next and
- * vq_end do for a packed ring ('max': chains to count at most). */
+ * vq_notify do for a packed ring ('max': chains to promise at most). */
 void vq_packed_start(struct vq *);
 uint32_t vq_packed_get_base(const struct vq *);
 int vq_packed_begin(struct vq *, unsigned max);
 void vq_packed_prefetch_next(const struct vq *);
-enum vq_notify vq_packed_end(struct vq *);
+bool vq_packed_need_notify(struct vq *);
 
 /* Reads one descriptor exactly once.  The compiler barrier matters: without
  * it the compiler, which cannot see the guest's writes, could legitimately

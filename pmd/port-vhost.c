@@ -222,6 +222,46 @@ count_notify(struct stats_dir *dir, enum vq_notify outcome)
     }
 }
 
+/* Notification checks owed by the rings this worker published in its
+ * current pass (port_end_pass), with the direction to count them in.  A
+ * ring appears once however often it was published.  Per thread: each
+ * worker has its own, and a ring has one owner. */
+#define OWED_MAX 64
+
+struct owed {
+    struct vq *vq;
+    struct stats_dir *dir;
+};
+
+static _Thread_local struct owed owed[OWED_MAX];
+static _Thread_local unsigned n_owed;
+
+void
+port_vhost_end_pass(void)
+{
+    if (!n_owed) {
+        return;
+    }
+    vq_fence();
+    for (unsigned i = 0; i < n_owed; i++) {
+        count_notify(owed[i].dir, vq_notify(owed[i].vq));
+    }
+    n_owed = 0;
+}
+
+/* Ends a burst on 'vq': publishes, and leaves the notification check to
+ * the end of the pass. */
+static void
+vhost_publish(struct vq *vq, struct stats_dir *dir)
+{
+    if (vq_publish(vq)) {
+        if (unlikely(n_owed == OWED_MAX)) {
+            port_vhost_end_pass();
+        }
+        owed[n_owed++] = (struct owed) { vq, dir };
+    }
+}
+
 static void
 vhost_rx_release(struct port *port, unsigned qid, struct pkt *pkts,
                  unsigned n, struct stats_dir *dir)
@@ -240,7 +280,7 @@ vhost_rx_release(struct port *port, unsigned qid, struct pkt *pkts,
             vq_push_as(vq, false, pkts[i].cookie, 0);
         }
     }
-    count_notify(dir, vq_end(vq));
+    vhost_publish(vq, dir);
 }
 
 /* How many frames ahead of the copy tx_fill asks for the line of a
@@ -320,7 +360,7 @@ vhost_tx_burst(struct port *port, unsigned qid, struct pkt *const *pkts,
         tx_fault(port, results, i);
         goto out_down;
     }
-    count_notify(dir, vq_end(vq));
+    vhost_publish(vq, dir);
     vq_prefetch_next(vq);
 
 out_down:

@@ -11,4 +11,8 @@ extern const struct port_class port_vhost_class;
 struct port *port_vhost_create(const struct port_spec *, char *err,
                                size_t err_size);
 
+/* Worker, through port_end_pass(): the notification checks the vhost
+ * rings this thread published in its pass owe, behind one fence. */
+void port_vhost_end_pass(void);
+
 #endif /* port-vhost.h */

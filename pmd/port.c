@@ -43,6 +43,12 @@ port_create(const struct port_spec *spec, uint16_t id, struct port_env *env,
     return 0;
 }
 
+void
+port_end_pass(void)
+{
+    port_vhost_end_pass();
+}
+
 int
 port_mem_node(const struct port *port)
 {

@@ -152,6 +152,14 @@ port_mark_broken(struct port *port, int vq_err)
     }
 }
 
+/* Worker, once at the end of every pass over its queues: what the pass's
+ * bursts left to do across ports.  For vhost ports: the notification
+ * checks, one fence for every ring published in the pass instead of one
+ * per ring (each waits for the stores before it, into lines the guests
+ * hold).  Owed work never outlives a pass, so the quiescent point at the
+ * top of the next one (worker.h) finds none. */
+void port_end_pass(void);
+
 /* Control thread: class->mem_node(), or -1 for classes without one. */
 int port_mem_node(const struct port *);
 

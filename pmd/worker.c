@@ -7,6 +7,7 @@
  *       (the ack is the quiescent point: see worker.h);
  *       for each receive queue we own: worker_forward();
  *       for each worker that hands us frames: handoff_drain();
+ *       port_end_pass(): the notification checks the pass owes;
  *       account the pass as busy or idle cycles;
  *   }
  *
@@ -32,7 +33,8 @@
  *      If the destination is under capture for tx, the frames it took are
  *      copied into the capture's ring (mirror_tx()).
  *   4. rx_release: the source chains go back to the guest, one used-index
- *      store, one notification check.
+ *      store.  The notification checks of every ring the pass published
+ *      wait for its end, behind one fence (port_end_pass()).
  *
  * Captures.  A capture is a pcap sink outside the fabric (worker.h, struct
  * worker_mirror): mirror_rx() and mirror_tx() hand it the frames with one
@@ -536,6 +538,7 @@ worker_poll_once(struct worker *w)
             frames += handoff_drain(w, conf, w->from[i]);
         }
     }
+    port_end_pass();
     return frames;
 }
 
