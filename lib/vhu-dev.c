@@ -183,8 +183,10 @@ vring_get(struct vhu_dev *dev, uint32_t index)
 }
 
 /* The three parts of a ring in our address space: split (desc, avail,
- * used) or packed (table, driver and device event areas), by the features
- * the front end set. */
+ * used) or packed (table, driver and device event areas).  A started ring
+ * keeps the layout it started with, whatever SET_FEATURES says later:
+ * checked against the other layout's sizes, a split ring's avail and used
+ * rings could run past the end of guest memory. */
 struct vring_parts {
     void *desc, *avail, *used;
 };
@@ -197,9 +199,9 @@ vhu_dev_packed(const struct vhu_dev *dev)
 
 static int
 vring_translate(const struct vhu_dev *dev, const struct vhu_vring *vr,
-                struct vring_parts *p)
+                bool packed, struct vring_parts *p)
 {
-    if (vhu_dev_packed(dev)) {
+    if (packed) {
         return vq_translate_rings_packed(
             &dev->mem, vr->size, vr->desc_qva, vr->avail_qva, vr->used_qva,
             (struct vring_packed_desc **) &p->desc,
@@ -258,7 +260,7 @@ vring_start(struct vhu_dev *dev, struct vhu_vring *vr)
                          "(only a packed ring may have that)", idx,
                          vr->size);
     }
-    int err = vring_translate(dev, vr, &p);
+    int err = vring_translate(dev, vr, vhu_dev_packed(dev), &p);
     if (!err && vhu_dev_packed(dev)) {
         err = vq_setup_packed(&vr->vq, &dev->mem, vr->size, p.desc, p.avail,
                               p.used, vr->base);
@@ -307,7 +309,7 @@ dev_remap_rings(struct vhu_dev *dev)
         if (!vr->started) {
             continue;
         }
-        if (vring_translate(dev, vr, &p)) {
+        if (vring_translate(dev, vr, vr->vq.packed, &p)) {
             if (vr->mapped) {
                 VLOG_WARN("%s: vring %u is outside guest memory now; not "
                           "polled until it is mapped again", dev->name, i);
@@ -618,7 +620,7 @@ h_set_vring_addr(struct vhu_dev *dev, struct vhu_msg *msg)
     /* Checked now if we can, so that the error names this request; KICK
      * translates again (the map may change in between). */
     if (vr->size && dev->mem.n_regions) {
-        err = vring_translate(dev, vr, &p);
+        err = vring_translate(dev, vr, vhu_dev_packed(dev), &p);
         if (err) {
             err = dev_break(dev, "vring %u: addresses desc %#" PRIx64
                             " avail %#" PRIx64 " used %#" PRIx64 " not in "

@@ -618,6 +618,40 @@ test_mem_table_replaced_under_running_rings(void)
     fe_close(&fe);
 }
 
+/* A started ring keeps its layout when SET_FEATURES turns packed rings on
+ * under it: the next remap checks its used ring as the split ring it is.
+ * Here that ring ends 4 bytes before the end of a smaller new region, room
+ * for a packed event area but not for 256 used entries: it must not be
+ * polled there. */
+static void
+test_features_flip_keeps_layout(void)
+{
+    struct fe fe;
+    struct vhu_vring_addr a = ring_addr(0);
+    const uint64_t half = MEM_SIZE / 2;
+
+    fe_open(&fe, 1);
+    fe_negotiate(&fe, F_STD, PF_STD);
+    CU_ASSERT_EQUAL(fe_mem_table(&fe, 0, &whole, &fe.memfd, 1), 0);
+    a.used_qva = QVA_BASE + half - 4;
+    CU_ASSERT_EQUAL(fe_state(&fe, VHU_SET_VRING_NUM, 0, 0, RING_SIZE), 0);
+    CU_ASSERT_EQUAL(fe_request(&fe, VHU_SET_VRING_ADDR, 0, &a, sizeof a,
+                               NULL, 0), 0);
+    CU_ASSERT_EQUAL(fe_vring_fd(&fe, VHU_SET_VRING_KICK, 0, 0, true), 0);
+    CU_ASSERT_EQUAL(fe_state(&fe, VHU_SET_VRING_ENABLE, 0, 0, 1), 0);
+    CU_ASSERT_FATAL(vhu_vring_is_live(&fe.dev, 0));
+    CU_ASSERT_FALSE(fe.dev.vrings[0].vq.packed);
+
+    CU_ASSERT_EQUAL(fe_u64(&fe, VHU_SET_FEATURES, 0,
+                           F_STD | 1ULL << 34 /* RING_PACKED */), 0);
+    struct vhu_mem_region smaller = { GPA_BASE, half, QVA_BASE, 0 };
+    CU_ASSERT_EQUAL(fe_mem_table(&fe, 0, &smaller, &fe.memfd, 1), 0);
+    CU_ASSERT_FALSE(fe.dev.vrings[0].vq.packed);
+    CU_ASSERT_FALSE(vhu_vring_is_live(&fe.dev, 0));
+    CU_ASSERT(vhu_dev_is_connected(&fe.dev));
+    fe_close(&fe);
+}
+
 static void
 test_add_and_remove_regions(void)
 {
@@ -1028,6 +1062,7 @@ static const struct cunit_test tests[] = {
     CUNIT_TEST(test_kick_needs_a_configured_ring),
     CUNIT_TEST(test_bad_regions_break),
     CUNIT_TEST(test_mem_table_replaced_under_running_rings),
+    CUNIT_TEST(test_features_flip_keeps_layout),
     CUNIT_TEST(test_add_and_remove_regions),
     CUNIT_TEST(test_reply_ack),
     CUNIT_TEST(test_no_ack_without_reply_ack),
