@@ -60,26 +60,15 @@ vq_setup_packed(struct vq *vq, const struct gmem *mem, uint16_t size,
         || (avail & 0x7fff) >= size || (used & 0x7fff) >= size) {
         return -EINVAL;
     }
-    vq->desc = NULL;
-    vq->avail = NULL;
-    vq->used = NULL;
+    vq_setup_common(vq, mem, size, true);
     vq->pdesc = desc;
     vq->driver_event = driver;
     vq->device_event = device;
-    vq->mem = mem;
-    vq->size = size;
-    vq->mask = 0;               /* not a power of two: never masked */
-    vq->packed = true;
     vq->last_avail = avail & 0x7fff;
     vq->avail_wrap = avail >> 15;
     vq->used_slot = used & 0x7fff;
     vq->used_wrap = used >> 15;
     vq->wrap_unknown = base == 0;     /* see vq.h */
-    vq->used_idx = vq->published_used = 0;
-    vq->signalled_used_valid = false;
-    vq->notify_owed = false;
-    vq->n_shadow = 0;
-    vq->cache.last = NULL;
     return 0;
 }
 
@@ -288,7 +277,7 @@ vq_packed_flush(struct vq *vq)
         const struct vring_used_elem *e = &vq->shadow[i];
         struct vring_packed_desc *d = &vq->pdesc[slot];
         uint16_t flags = wrap ? PACKED_USED_FLAGS : 0;
-        uint32_t n_desc = e->id >> 16;              /* 1..size slots */
+        uint32_t n_desc = le32toh(e->id) >> 16;     /* 1..size slots */
 
         /* With IN_ORDER one used entry may stand for a run of chains: the
          * guest frees every chain up to the id it names.  Only on a ring
@@ -300,14 +289,14 @@ vq_packed_flush(struct vq *vq)
             while (i + 1 < vq->n_shadow && !e[1].len) {
                 e++;
                 i++;
-                n_desc += e->id >> 16;
+                n_desc += le32toh(e->id) >> 16;
             }
         }
         /* WRITE says that len counts bytes written (else it is ignored). */
         if (e->len) {
             flags |= VRING_DESC_F_WRITE;
         }
-        d->id = htole16(e->id & 0xffff);
+        d->id = htole16(le32toh(e->id) & 0xffff);
         d->len = e->len;
         /* Release: id and len before the flags that publish them. */
         STORE_RELEASE(d->flags, htole16(flags));

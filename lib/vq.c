@@ -41,6 +41,30 @@ is_pow2(unsigned x)
     return x && !(x & (x - 1));
 }
 
+void
+vq_setup_common(struct vq *vq, const struct gmem *mem, uint16_t size,
+                bool packed)
+{
+    vq->desc = NULL;
+    vq->avail = NULL;
+    vq->used = NULL;
+    vq->pdesc = NULL;
+    vq->driver_event = vq->device_event = NULL;
+    vq->mem = mem;
+    vq->size = size;
+    vq->mask = packed ? 0 : size - 1;   /* packed: any size, never masked */
+    vq->packed = packed;
+    vq->last_avail = vq->avail_idx = vq->used_idx = 0;
+    vq->published_used = vq->signalled_used = 0;
+    vq->signalled_used_valid = false;
+    vq->notify_owed = false;
+    vq->avail_wrap = vq->used_wrap = false;
+    vq->used_slot = 0;
+    vq->wrap_unknown = false;
+    vq->n_shadow = 0;
+    vq->cache.last = NULL;
+}
+
 int
 vq_setup(struct vq *vq, const struct gmem *mem, uint16_t size,
          struct vring_desc *desc, struct vring_avail *avail,
@@ -51,39 +75,42 @@ vq_setup(struct vq *vq, const struct gmem *mem, uint16_t size,
         || (uintptr_t) used % 4) {
         return -EINVAL;
     }
+    vq_setup_common(vq, mem, size, false);
     vq->desc = desc;
     vq->avail = avail;
     vq->used = used;
-    vq->pdesc = NULL;
-    vq->driver_event = vq->device_event = NULL;
-    vq->mem = mem;
-    vq->size = size;
-    vq->mask = size - 1;
-    vq->packed = false;
-    vq->last_avail = base;
-    vq->avail_idx = base;
-    vq->used_idx = base;
-    vq->published_used = base;
-    vq->signalled_used = base;
-    vq->signalled_used_valid = false;
-    vq->notify_owed = false;
-    vq->n_shadow = 0;
-    vq->cache.last = NULL;
+    vq->last_avail = vq->avail_idx = vq->used_idx = base;
+    vq->published_used = vq->signalled_used = base;
     return 0;
 }
 
-/* Translates one ring part, checking alignment in both address spaces: a
- * front end controls mmap_offset, so an aligned QVA does not imply an
- * aligned pointer, and the index loads must not be split. */
-static void *
-ring_part(const struct gmem *mem, uint64_t qva, uint64_t size,
-          uintptr_t align)
+/* The three parts of a ring, as the front end gives them. */
+struct ring_part {
+    uint64_t qva;
+    uint64_t size;
+    uintptr_t align;
+};
+
+/* Translates the three parts of a ring into 'out', checking alignment in
+ * both address spaces: a front end controls mmap_offset, so an aligned QVA
+ * does not imply an aligned pointer, and the index loads must not be
+ * split.  Returns 0, -EINVAL (misaligned) or -EFAULT (not mapped). */
+static int
+translate_parts(const struct gmem *mem, const struct ring_part part[3],
+                void *out[3])
 {
-    if (qva % align) {
-        return NULL;
+    bool aligned = true, mapped = true;
+    for (int i = 0; i < 3; i++) {
+        if (part[i].qva % part[i].align) {
+            return -EINVAL;
+        }
     }
-    void *p = gmem_qva_to_va(mem, qva, size);
-    return p && (uintptr_t) p % align ? NULL : p;
+    for (int i = 0; i < 3; i++) {
+        out[i] = gmem_qva_to_va(mem, part[i].qva, part[i].size);
+        mapped &= out[i] != NULL;
+        aligned &= !((uintptr_t) out[i] % part[i].align);
+    }
+    return !mapped ? -EFAULT : !aligned ? -EINVAL : 0;
 }
 
 int
@@ -92,25 +119,24 @@ vq_translate_rings(const struct gmem *mem, uint16_t size, uint64_t desc_qva,
                    struct vring_desc **descp, struct vring_avail **availp,
                    struct vring_used **usedp)
 {
-    if (!is_pow2(size) || size > VQ_MAX_SIZE || desc_qva % 16
-        || avail_qva % 2 || used_qva % 4) {
+    /* Sizes include used_event / avail_event (EVENT_IDX). */
+    const struct ring_part part[3] = {
+        { desc_qva, 16 * (uint64_t) size, 16 },
+        { avail_qva, 6 + 2 * (uint64_t) size, 2 },
+        { used_qva, 6 + 8 * (uint64_t) size, 4 },
+    };
+    void *out[3];
+
+    if (!is_pow2(size) || size > VQ_MAX_SIZE) {
         return -EINVAL;
     }
-    /* Sizes include used_event / avail_event (EVENT_IDX). */
-    void *desc = ring_part(mem, desc_qva, 16 * (uint64_t) size, 16);
-    void *avail = ring_part(mem, avail_qva, 6 + 2 * (uint64_t) size, 2);
-    void *used = ring_part(mem, used_qva, 6 + 8 * (uint64_t) size, 4);
-    if (!desc || !avail || !used) {
-        /* Distinguish a misaligned mapping from an unmapped range. */
-        bool mapped = gmem_qva_to_va(mem, desc_qva, 16 * (uint64_t) size)
-                      && gmem_qva_to_va(mem, avail_qva, 6 + 2 * size)
-                      && gmem_qva_to_va(mem, used_qva, 6 + 8 * size);
-        return mapped ? -EINVAL : -EFAULT;
+    int err = translate_parts(mem, part, out);
+    if (!err) {
+        *descp = out[0];
+        *availp = out[1];
+        *usedp = out[2];
     }
-    *descp = desc;
-    *availp = avail;
-    *usedp = used;
-    return 0;
+    return err;
 }
 
 int
@@ -121,24 +147,24 @@ vq_translate_rings_packed(const struct gmem *mem, uint16_t size,
                           struct vring_packed_desc_event **driverp,
                           struct vring_packed_desc_event **devicep)
 {
-    uint64_t ev = sizeof(struct vring_packed_desc_event);
-    if (!size || size > VQ_MAX_SIZE || desc_qva % 16 || driver_qva % 4
-        || device_qva % 4) {
+    const uint64_t ev = sizeof(struct vring_packed_desc_event);
+    const struct ring_part part[3] = {
+        { desc_qva, 16 * (uint64_t) size, 16 },
+        { driver_qva, ev, 4 },
+        { device_qva, ev, 4 },
+    };
+    void *out[3];
+
+    if (!size || size > VQ_MAX_SIZE) {
         return -EINVAL;
     }
-    void *desc = ring_part(mem, desc_qva, 16 * (uint64_t) size, 16);
-    void *driver = ring_part(mem, driver_qva, ev, 4);
-    void *device = ring_part(mem, device_qva, ev, 4);
-    if (!desc || !driver || !device) {
-        bool mapped = gmem_qva_to_va(mem, desc_qva, 16 * (uint64_t) size)
-                      && gmem_qva_to_va(mem, driver_qva, ev)
-                      && gmem_qva_to_va(mem, device_qva, ev);
-        return mapped ? -EINVAL : -EFAULT;
+    int err = translate_parts(mem, part, out);
+    if (!err) {
+        *descp = out[0];
+        *driverp = out[1];
+        *devicep = out[2];
     }
-    *descp = desc;
-    *driverp = driver;
-    *devicep = device;
-    return 0;
+    return err;
 }
 
 void
@@ -165,7 +191,7 @@ int
 vq_begin(struct vq *vq)
 {
     if (vq->packed) {
-        return vq_packed_begin(vq, VQ_PACKED_SCAN);
+        return vq_packed_begin(vq, VQ_PACKED_BURST);
     }
     /* Acquire: the ring slots and descriptors the guest wrote before
      * bumping idx must be read after it. */
@@ -206,7 +232,7 @@ void
 vq_prefetch(const struct vq *vq, unsigned n)
 {
     if (vq->packed) {
-        return;     /* vq_begin loaded the slots; used entries go there */
+        return;     /* vq_begin asked for the slots; used entries go there */
     }
     /* The used-ring lines this burst will write: the guest reads them, so
      * each store would otherwise wait for the line to come back, and

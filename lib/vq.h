@@ -50,7 +50,7 @@
 #define VQ_MAX_SIZE 32768       /* largest split ring (power of two) */
 #define VQ_MAX_SEGS 1024        /* longest chain we translate, in pieces */
 #define VQ_SHADOW 64            /* used entries a burst batches (vq_push) */
-#define VQ_PACKED_SCAN 32       /* chains vq_begin promises at most, and
+#define VQ_PACKED_BURST 32      /* chains vq_begin promises at most, and
                                  * slots it prefetches (packed) */
 #define VQ_PACKED_FRAME 32      /* receive chains one frame may take
                                  * (packed; see vq_reserve) */
@@ -193,7 +193,7 @@ uint32_t vq_get_base(const struct vq *);
 
 /* Owner: starts a burst.  Reads avail.idx once.  Returns how many chains
  * are available (0..size) or -VQ_BROKEN.  A packed ring has no index: 0
- * if its next slot is not ready, else VQ_PACKED_SCAN (at most the size),
+ * if its next slot is not ready, else VQ_PACKED_BURST (at most the size),
  * an upper bound: vq_pop returns -VQ_EMPTY where the chains end. */
 int vq_begin(struct vq *);
 
@@ -315,6 +315,12 @@ static inline int vq_segs_skip(struct vq_seg **segs, unsigned n_segs,
 
 /* vq.c: the general walk of the chain whose head 'd' was read already; and
  * writing out the used entries batched in vq->shadow. */
+/* vq.c: what vq_setup and vq_setup_packed share: every pointer and
+ * position back to nothing, the layout and size set; the caller sets its
+ * layout's own. */
+void vq_setup_common(struct vq *, const struct gmem *, uint16_t size,
+                     bool packed);
+
 int vq_pop_walk(struct vq *, struct vring_desc d, bool writable,
                 struct vq_seg *segs, unsigned max_segs, struct vq_chain *);
 void vq_shadow_flush(struct vq *);
@@ -472,8 +478,7 @@ vq_push_as(struct vq *vq, bool packed, uint32_t id, uint32_t len)
             vq_shadow_flush(vq);
         }
     }
-    /* See struct vq_chain. */
-    vq->shadow[vq->n_shadow].id = packed ? id : htole32((uint16_t) id);
+    vq->shadow[vq->n_shadow].id = htole32(id);    /* see struct vq_chain */
     vq->shadow[vq->n_shadow].len = htole32(len);
     vq->n_shadow++;
     vq->used_idx++;

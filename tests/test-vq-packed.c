@@ -56,7 +56,7 @@ struct pbuf {
 static struct vq_seg segs[VQ_MAX_SEGS];
 
 /* What vq_begin says when the next slot is ready. */
-#define READY(g) MIN(VQ_PACKED_SCAN, (g)->vq.size)
+#define READY(g) MIN(VQ_PACKED_BURST, (g)->vq.size)
 
 static void *
 gva(struct pguest *g, uint64_t gpa)
@@ -388,11 +388,11 @@ test_pop_simple(void)
     pop_ok(&g, false, &c, 1, 2, 2, 20, DATA_GPA);
     g.next = 5;
 
-    /* vq_begin promises at most VQ_PACKED_SCAN chains; pops go on. */
+    /* vq_begin promises at most VQ_PACKED_BURST chains; pops go on. */
     for (int i = 0; i < 40; i++) {
         post1(&g, DATA_GPA + i, 1, 0, 100 + i);
     }
-    CU_ASSERT_EQUAL(vq_begin(&g.vq), VQ_PACKED_SCAN);
+    CU_ASSERT_EQUAL(vq_begin(&g.vq), VQ_PACKED_BURST);
     CU_ASSERT_EQUAL(vq_begin_lazy(&g.vq, 5), 5);
     for (int i = 0; i < 40; i++) {
         pop_ok(&g, false, &c, 100 + i, 1, 1, 1, DATA_GPA + i);
@@ -776,7 +776,7 @@ test_enqueue_frame_limit(void)
     for (int i = 0; i < VQ_PACKED_FRAME + 4; i++) {
         post1(&g, DATA_GPA + 32 + 16 * i, 16, F_WRITE, 100 + i);
     }
-    CU_ASSERT_EQUAL(vq_begin(&g.vq), VQ_PACKED_SCAN);
+    CU_ASSERT_EQUAL(vq_begin(&g.vq), VQ_PACKED_BURST);
     CU_ASSERT_EQUAL(vq_enqueue(&g.vq, &src, 1, max + 1), -VQ_NO_BUFS);
     CU_ASSERT(g.vq.last_avail == size - 1 && g.vq.avail_wrap);
     CU_ASSERT_EQUAL(g.vq.n_shadow, 0);
