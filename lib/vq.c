@@ -234,11 +234,19 @@ vq_prefetch(const struct vq *vq, unsigned n)
     if (vq->packed) {
         return;     /* vq_begin asked for the slots; used entries go there */
     }
-    /* The used-ring lines this burst will write: the guest reads them, so
-     * each store would otherwise wait for the line to come back, and
-     * vq_end's fence for all of them. */
+    /* The used-ring lines this burst will write, all of them (a used
+     * entry per chain, eight to a line): the guest reads them, so each
+     * store would otherwise wait for its line to come back, one after the
+     * other, and the pass's fence for all of them. */
     __builtin_prefetch(&vq->used->idx, 1);
-    __builtin_prefetch(&vq->used->ring[vq->used_idx & vq->mask], 1);
+    for (unsigned i = 0; i < n; i += 8) {
+        __builtin_prefetch(&vq->used->ring[(uint16_t) (vq->used_idx + i)
+                                           & vq->mask], 1);
+    }
+    if (n > 1) {
+        __builtin_prefetch(&vq->used->ring[(uint16_t) (vq->used_idx + n - 1)
+                                           & vq->mask], 1);
+    }
     /* What vq_notify reads after the fence to decide on a notification. */
     __builtin_prefetch(vq->event_idx ? (const void *) &vq->avail->ring[vq->size]
                                      : (const void *) &vq->avail->flags);
