@@ -283,27 +283,44 @@ vhost_rx_release(struct port *port, unsigned qid, struct pkt *pkts,
     vhost_publish(vq, dir);
 }
 
-/* How many frames ahead of the copy tx_fill asks for the line of a
- * destination buffer that holds the virtio-net header (vq_fill compares it
- * before writing).  Asking for the whole burst at once was slower: the
- * requests queue up behind each other and behind the loads of the source
- * frames. */
-#define TX_PREFETCH_AHEAD 4
+/* How far ahead of the copy tx_fill asks for a destination buffer's lines.
+ * The line that holds the virtio-net header is read (vq_fill compares it
+ * before writing) TX_HDR_AHEAD frames ahead; asking for the whole burst at
+ * once was slower: the requests queue up behind each other and behind the
+ * loads of the source frames.  The line the frame starts in is asked for
+ * with intent to write TX_DATA_AHEAD frames ahead: the guest read it last
+ * (its Ethernet header), and the copy's stores would otherwise fill the
+ * store buffer waiting for it to come back, one line after another. */
+#define TX_HDR_AHEAD 4
+#define TX_DATA_AHEAD 8
+
+static inline void
+tx_prefetch(const struct vq *vq, const struct vq_resv *resv, unsigned k,
+            unsigned n)
+{
+    if (k + TX_HDR_AHEAD < n) {
+        __builtin_prefetch(resv[k + TX_HDR_AHEAD].segs[0].addr);
+    }
+    if (k + TX_DATA_AHEAD < n) {
+        __builtin_prefetch(resv[k + TX_DATA_AHEAD].segs[0].addr
+                           + vq->hdr_size, 1);
+    }
+}
 
 /* Copies the frames reserved so far, then forgets them. */
 static void
 tx_fill(struct vq *vq, struct pkt *const *pkts, const uint16_t *idx,
         const struct vq_resv *resv, unsigned n)
 {
-    for (unsigned k = 0; k < n && k < TX_PREFETCH_AHEAD; k++) {
-        __builtin_prefetch(resv[k].segs[0].addr);
+    for (unsigned k = 0; k < n && k < TX_DATA_AHEAD; k++) {
+        __builtin_prefetch(resv[k].segs[0].addr + vq->hdr_size, 1);
+        if (k < TX_HDR_AHEAD) {
+            __builtin_prefetch(resv[k].segs[0].addr);
+        }
     }
     for (unsigned k = 0; k < n; k++) {
-        const struct pkt *pkt = pkts[idx[k]];
-        if (k + TX_PREFETCH_AHEAD < n) {
-            __builtin_prefetch(resv[k + TX_PREFETCH_AHEAD].segs[0].addr);
-        }
-        vq_fill(vq, &resv[k], pkt->segs, pkt->n_segs);
+        tx_prefetch(vq, resv, k, n);
+        vq_fill(vq, &resv[k], pkts[idx[k]]->segs, pkts[idx[k]]->n_segs);
     }
 }
 
