@@ -1051,6 +1051,12 @@ vhu_dev_init(struct vhu_dev *dev, const char *name, unsigned n_queue_pairs,
     }
 }
 
+void
+vhu_dev_withhold(struct vhu_dev *dev, uint64_t features)
+{
+    dev->withheld |= features;
+}
+
 /* The socket is made blocking with timeouts: vhu_msg_recv() then reads a
  * message split over several segments without spinning, and a front end
  * that stops mid-message (or stops reading our replies) costs us at most
@@ -1146,7 +1152,7 @@ vhu_dev_is_connected(const struct vhu_dev *dev)
 uint64_t
 vhu_dev_offered_features(const struct vhu_dev *dev)
 {
-    uint64_t f = VHU_OFFERED_FEATURES;
+    uint64_t f = VHU_OFFERED_FEATURES & ~dev->withheld;
     if (dev->n_queue_pairs < 2) {
         f &= ~VHU_F_NET_MQ;     /* see vhu-dev.h: MQ needs CTRL_VQ */
     }

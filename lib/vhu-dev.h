@@ -64,7 +64,7 @@
      | (1ULL << 15 /* VIRTIO_NET_F_MRG_RXBUF */)                \
      | (1ULL << 28 /* VIRTIO_RING_F_INDIRECT_DESC */)           \
      | (1ULL << 29 /* VIRTIO_RING_F_EVENT_IDX */)               \
-     | (1ULL << 34 /* VIRTIO_F_RING_PACKED */)                  \
+     | VHU_F_RING_PACKED                                        \
      | (1ULL << 35 /* VIRTIO_F_IN_ORDER */)                     \
      | VHU_F_NET_MQ                                             \
      | (1ULL << VHU_F_PROTOCOL_FEATURES))
@@ -76,6 +76,8 @@
  * fails with -EINVAL): that is what UML sees.  QEMU and DPDK virtio-user
  * need MQ from us only to use several queue pairs. */
 #define VHU_F_NET_MQ (1ULL << 22)
+
+#define VHU_F_RING_PACKED (1ULL << 34)
 
 #define VHU_OFFERED_PROTOCOL_FEATURES                           \
     ((1ULL << VHU_PROTOCOL_F_MQ)                                \
@@ -117,6 +119,7 @@ struct vhu_dev {
     const struct vhu_dev_ops *ops;
     void *aux;
     unsigned n_queue_pairs;     /* what GET_QUEUE_NUM answers */
+    uint64_t withheld;          /* features not offered (vhu_dev_withhold) */
 
     int sock;                   /* connected front end, -1 if none */
     uint64_t features;          /* negotiated (SET_FEATURES) */
@@ -135,6 +138,10 @@ struct vhu_dev {
  * 1..VHU_MAX_QUEUE_PAIRS. */
 void vhu_dev_init(struct vhu_dev *, const char *name, unsigned n_queue_pairs,
                   const struct vhu_dev_ops *, void *aux);
+
+/* Stops offering the virtio 'features' (VHU_F_RING_PACKED: a port
+ * configured with packed=off), from the next GET_FEATURES on. */
+void vhu_dev_withhold(struct vhu_dev *, uint64_t features);
 
 /* Gives 'dev' the connected socket 'sock' (it sets the receive timeout).
  * The device owns it until vhu_dev_disconnect().  The device must not be
@@ -169,7 +176,7 @@ bool vhu_dev_is_connected(const struct vhu_dev *);
 bool vhu_dev_packed(const struct vhu_dev *);
 
 /* The virtio features GET_FEATURES answers: VHU_OFFERED_FEATURES, without
- * VHU_F_NET_MQ on a single-queue-pair device. */
+ * VHU_F_NET_MQ on a single-queue-pair device, nor what was withheld. */
 uint64_t vhu_dev_offered_features(const struct vhu_dev *);
 
 /* How many queue pairs the front end uses now (a ring of the pair started

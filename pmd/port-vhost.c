@@ -487,7 +487,9 @@ vhost_attach(struct port_vhost *pv, int sock)
     pv->conn_watch.fd = sock;
     pv->conn_watch.cb = vhost_conn_readable;
     port->env->watch(port->env, &pv->conn_watch);
-    VLOG_INFO("port %s: front end connected on %s", port->name, pv->path);
+    VLOG_INFO("port %s: front end connected on %s%s", port->name, pv->path,
+              pv->dev.withheld & VHU_F_RING_PACKED
+              ? " (packed=off: split rings only)" : "");
     port->env->changed(port->env, port);
 }
 
@@ -769,5 +771,8 @@ port_vhost_create(const struct port_spec *spec, char *err, size_t err_size)
     pv->listen_fd = -1;
     vhu_dev_init(&pv->dev, pv->up.name, spec->n_queues, &vhost_dev_ops,
                  &pv->up);
+    if (spec->no_packed) {
+        vhu_dev_withhold(&pv->dev, VHU_F_RING_PACKED);
+    }
     return &pv->up;
 }

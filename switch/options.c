@@ -142,7 +142,7 @@ static const char *
 type_options(enum port_type type)
 {
     switch (type) {
-    case PORT_VHOST: return "client, queues=N, mtu=N";
+    case PORT_VHOST: return "client, queues=N, mtu=N, packed=on|off";
     case PORT_TAP:   return "mtu=N";
     case PORT_PCAP:  return "filter=BPF, snaplen=N";
     }
@@ -184,8 +184,8 @@ check_path(const struct port_spec *ps, size_t len, char *err, size_t es)
     return 0;
 }
 
-enum spec_key { KEY_CLIENT, KEY_QUEUES, KEY_MTU, KEY_FILTER, KEY_SNAPLEN,
-                N_KEYS };
+enum spec_key { KEY_CLIENT, KEY_QUEUES, KEY_MTU, KEY_PACKED, KEY_FILTER,
+                KEY_SNAPLEN, N_KEYS };
 
 /* Which port types take which option. */
 static const struct {
@@ -195,6 +195,7 @@ static const struct {
     [KEY_CLIENT] = { "client", 1u << PORT_VHOST },
     [KEY_QUEUES] = { "queues", 1u << PORT_VHOST },
     [KEY_MTU] = { "mtu", 1u << PORT_VHOST | 1u << PORT_TAP },
+    [KEY_PACKED] = { "packed", 1u << PORT_VHOST },
     [KEY_FILTER] = { "filter", 1u << PORT_PCAP },
     [KEY_SNAPLEN] = { "snaplen", 1u << PORT_PCAP },
 };
@@ -219,6 +220,13 @@ set_option_value(struct port_spec *ps, enum spec_key key, const char *value,
                         ps->name, value, MIN_MTU, VU_MAX_MTU);
         }
         ps->mtu = v;
+        return 0;
+    case KEY_PACKED:
+        if (strcmp(value, "on") && strcmp(value, "off")) {
+            return fail(err, es, "port '%s': packed=%s: expected on or off",
+                        ps->name, value);
+        }
+        ps->no_packed = !strcmp(value, "off");
         return 0;
     case KEY_FILTER:
         if (strlen(value) >= sizeof ps->filter) {
@@ -482,9 +490,10 @@ options_usage(void)
 "  --version            print the version and exit\n"
 "\n"
 "Port SPECs (options after commas; values cannot contain commas):\n"
-"  NAME=vhost:SOCKET_PATH[,client][,queues=N][,mtu=N]\n"
+"  NAME=vhost:SOCKET_PATH[,client][,queues=N][,mtu=N][,packed=on|off]\n"
 "      vhost-user server socket (QEMU connects to it), or with 'client'\n"
-"      connect to a front end that listens; N queue pairs (1..%d)\n"
+"      connect to a front end that listens; N queue pairs (1..%d);\n"
+"      packed=off offers split virtqueues only (default: on, both)\n"
 "  NAME=tap:IFNAME[,mtu=N]\n"
 "      the host kernel's stack through a TAP interface\n"
 "  NAME=pcap:FILE[,filter=BPF][,snaplen=N]\n"

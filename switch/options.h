@@ -32,6 +32,7 @@ struct port_spec {
     char path[VU_PATH_SIZE];        /* socket, interface or file */
     bool client;                    /* vhost: connect instead of listen */
     unsigned n_queues;              /* vhost: queue pairs, 1..16 */
+    bool no_packed;                 /* vhost: packed=off, split rings only */
     unsigned mtu;                   /* 68..VU_MAX_MTU */
     char filter[256];               /* pcap: BPF expression, "" = all */
     unsigned snaplen;               /* pcap: bytes kept per frame */

@@ -65,6 +65,7 @@ test_spec_vhost(void)
     CU_ASSERT_FALSE(ps.client);
     CU_ASSERT_EQUAL(ps.n_queues, 1);
     CU_ASSERT_EQUAL(ps.mtu, VU_DEFAULT_MTU);
+    CU_ASSERT_FALSE(ps.no_packed);
 
     CU_ASSERT_EQUAL(spec(&ps, "A.b_c-9=vhost:/run/x.sock,client,queues=16,"
                          "mtu=9000"), 0);
@@ -72,6 +73,11 @@ test_spec_vhost(void)
     CU_ASSERT_TRUE(ps.client);
     CU_ASSERT_EQUAL(ps.n_queues, 16);
     CU_ASSERT_EQUAL(ps.mtu, 9000);
+
+    CU_ASSERT_EQUAL(spec(&ps, "q=vhost:rel.sock,packed=off"), 0);
+    CU_ASSERT_TRUE(ps.no_packed);
+    CU_ASSERT_EQUAL(spec(&ps, "q=vhost:rel.sock,packed=on"), 0);
+    CU_ASSERT_FALSE(ps.no_packed);
 
     CU_ASSERT_EQUAL(spec(&ps, "q=vhost:rel.sock,queues=1,mtu=68"), 0);
     CU_ASSERT_EQUAL(spec(&ps, "q=vhost:rel.sock,mtu=9710"), 0);
@@ -127,7 +133,11 @@ test_spec_errors(void)
     spec_fails("a=vhost:/tmp/a.sock,,client", "empty option");
     spec_fails("a=vhost:/tmp/a.sock,mtu=1500,mtu=9000", "given twice");
     spec_fails("a=vhost:/tmp/a.sock,filter=tcp", "unknown option 'filter'");
+    spec_fails("a=vhost:/tmp/a.sock,packed=no",
+               "port 'a': packed=no: expected on or off");
+    spec_fails("a=vhost:/tmp/a.sock,packed", "needs a value");
     spec_fails("a=tap:vu0,queues=2", "unknown option 'queues' for tap");
+    spec_fails("a=tap:vu0,packed=off", "unknown option 'packed' for tap");
     spec_fails("a=tap:eth0/1", "not a valid interface name");
     spec_fails("a=tap:abcdefghijklmnop", "interface name too long");
     spec_fails("a=pcap:/tmp/a.pcap,mtu=1500", "unknown option 'mtu' for pcap");

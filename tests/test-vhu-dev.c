@@ -804,6 +804,26 @@ test_mq_offered_only_with_queue_pairs(void)
     fe_close(&fe);
 }
 
+/* packed=off: the device offers split rings only, and a front end that
+ * takes packed ones anyway is dropped. */
+static void
+test_withheld_packed(void)
+{
+    struct fe fe;
+
+    fe_open(&fe, 1);
+    vhu_dev_withhold(&fe.dev, VHU_F_RING_PACKED);
+    CU_ASSERT_EQUAL(fe_request(&fe, VHU_GET_FEATURES, 0, NULL, 0, NULL, 0),
+                    0);
+    uint64_t offered = fe_reply_u64(&fe, VHU_GET_FEATURES);
+    CU_ASSERT_EQUAL(offered & VHU_F_RING_PACKED, 0);
+    CU_ASSERT_EQUAL(offered, VHU_OFFERED_FEATURES & ~VHU_F_NET_MQ
+                             & ~VHU_F_RING_PACKED);
+    expect_break(&fe, fe_u64(&fe, VHU_SET_FEATURES, 0,
+                             F_STD | VHU_F_RING_PACKED), "not offered");
+    fe_close(&fe);
+}
+
 /* UML's call fd is one end of a blocking socketpair: we make it
  * non-blocking so that a worker never sleeps on a full socket.  An eventfd
  * is left as the front end made it. */
@@ -1068,6 +1088,7 @@ static const struct cunit_test tests[] = {
     CUNIT_TEST(test_no_ack_without_reply_ack),
     CUNIT_TEST(test_unoffered_features_break),
     CUNIT_TEST(test_mq_offered_only_with_queue_pairs),
+    CUNIT_TEST(test_withheld_packed),
     CUNIT_TEST(test_socket_call_fd_made_nonblocking),
     CUNIT_TEST(test_unknown_requests_break),
     CUNIT_TEST(test_get_config_refused),
