@@ -688,50 +688,12 @@ vq_reserve(struct vq *vq, uint32_t len, struct vq_seg *segs,
     return 0;
 }
 
-/* Writes the 12-byte virtio-net header (all zero but num_buffers) only
- * where it differs from what the buffer already holds.  A guest recycles
- * its receive buffers, so the header is usually there from the last time:
- * comparing reads a line both sides can keep shared, where writing it
- * would take it away from the guest's CPU (and wait for it) once per
- * frame. */
-static inline void
-hdr_put12(uint8_t *dst, uint16_t num_buffers)
-{
-    uint64_t a, x = 0;
-    uint32_t b, y = (uint32_t) htole16(num_buffers) << 16;
-    memcpy(&a, dst, 8);
-    memcpy(&b, dst + 8, 4);
-    if (a != x) {
-        memcpy(dst, &x, 8);
-    }
-    if (b != y) {
-        memcpy(dst + 8, &y, 4);
-    }
-}
-
 void
-vq_fill(struct vq *vq, const struct vq_resv *resv,
-        const struct vq_seg *src, unsigned n_src)
+vq_fill_general(struct vq *vq, const struct vq_resv *resv,
+                const struct vq_seg *src, unsigned n_src)
 {
     uint32_t hdr_size = MIN(vq->hdr_size, VQ_HDR_MAX);
     uint32_t len = resv->len;
-
-    /* The common case, one frame piece into one buffer behind a 12-byte
-     * header (num_buffers is there, and must be 1 without MRG_RXBUF). */
-    if (likely(hdr_size == sizeof(struct virtio_net_hdr_mrg_rxbuf)
-               && n_src == 1 && src[0].len >= len
-               && resv->segs[0].len >= hdr_size + len)) {
-        uint8_t *dst = resv->segs[0].addr;
-        hdr_put12(dst, resv->n_chains);
-        /* Ordinary stores: the line stays in our cache until the guest
-         * reads it, which every receiver does at once (the Ethernet
-         * header: Linux, and DPDK's virtio driver for its multicast
-         * counters).  Non-temporal stores of the first line sent it to
-         * memory instead; the guest then missed to DRAM, and vq_end's
-         * fence waited for them (BENCHMARKS.md). */
-        memcpy(dst + hdr_size, src[0].addr, len);
-        return;
-    }
 
     /* The header is written into the byte stream the chains form, so it
      * may straddle pieces (and, with tiny buffers, chains) like Linux

@@ -296,8 +296,8 @@ vq_reserve_ready(const struct vq *vq)
 {
     return !vq->packed || VQ_SHADOW - vq->n_shadow >= VQ_PACKED_FRAME;
 }
-void vq_fill(struct vq *, const struct vq_resv *,
-             const struct vq_seg *src, unsigned n_src);
+static inline void vq_fill(struct vq *, const struct vq_resv *,
+                           const struct vq_seg *src, unsigned n_src);
 
 /* Copies 'len' bytes starting at byte 'skip' of the pieces 'src' into
  * 'dst'.  Returns the number of bytes copied. */
@@ -313,14 +313,18 @@ static inline int vq_segs_skip(struct vq_seg **segs, unsigned n_segs,
 
 /* ---- Inline: the per-chain calls of the datapath ---------------------- */
 
-/* vq.c: the general walk of the chain whose head 'd' was read already; and
- * writing out the used entries batched in vq->shadow. */
 /* vq.c: what vq_setup and vq_setup_packed share: every pointer and
  * position back to nothing, the layout and size set; the caller sets its
  * layout's own. */
 void vq_setup_common(struct vq *, const struct gmem *, uint16_t size,
                      bool packed);
 
+/* vq.c: the general walk of the chain whose head 'd' was read already;
+ * writing out the used entries batched in vq->shadow; and vq_fill for
+ * every frame but a one-piece one into one buffer behind a 12-byte
+ * header. */
+void vq_fill_general(struct vq *, const struct vq_resv *,
+                     const struct vq_seg *src, unsigned n_src);
 int vq_pop_walk(struct vq *, struct vring_desc d, bool writable,
                 struct vq_seg *segs, unsigned max_segs, struct vq_chain *);
 void vq_shadow_flush(struct vq *);
@@ -511,6 +515,51 @@ vq_segs_skip(struct vq_seg **segsp, unsigned n_segs, uint32_t n)
     }
     *segsp = segs + i;
     return n_segs - i;
+}
+
+/* Writes the 12-byte virtio-net header (all zero but num_buffers) only
+ * where it differs from what the buffer already holds.  A guest recycles
+ * its receive buffers, so the header is usually there from the last time:
+ * comparing reads a line both sides can keep shared, where writing it
+ * would take it away from the guest's CPU (and wait for it) once per
+ * frame. */
+static inline void
+vq_hdr_put12(uint8_t *dst, uint16_t num_buffers)
+{
+    uint64_t a, x = 0;
+    uint32_t b, y = (uint32_t) htole16(num_buffers) << 16;
+    memcpy(&a, dst, 8);
+    memcpy(&b, dst + 8, 4);
+    if (a != x) {
+        memcpy(dst, &x, 8);
+    }
+    if (b != y) {
+        memcpy(dst + 8, &y, 4);
+    }
+}
+
+/* The common case inline, one frame piece into one buffer behind a
+ * 12-byte header (num_buffers is there, and must be 1 without
+ * MRG_RXBUF): no call and no saved registers, whose stores would queue in
+ * the store buffer behind the copy's stores into guest-held lines.
+ * Ordinary stores: the line stays in our cache until the guest reads it,
+ * which every receiver does at once (the Ethernet header: Linux, and
+ * DPDK's virtio driver for its multicast counters).  Non-temporal stores
+ * of the first line sent it to memory instead; the guest then missed to
+ * DRAM, and the fence waited for them (BENCHMARKS.md). */
+static inline void
+vq_fill(struct vq *vq, const struct vq_resv *resv, const struct vq_seg *src,
+        unsigned n_src)
+{
+    uint32_t len = resv->len;
+    if (likely(vq->hdr_size == 12 && n_src == 1 && src[0].len >= len
+               && resv->segs[0].len >= 12 + len)) {
+        uint8_t *dst = resv->segs[0].addr;
+        vq_hdr_put12(dst, resv->n_chains);
+        memcpy(dst + 12, src[0].addr, len);
+        return;
+    }
+    vq_fill_general(vq, resv, src, n_src);
 }
 
 #endif /* vq.h */
