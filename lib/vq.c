@@ -616,34 +616,6 @@ enq_reserve(struct vq *vq, uint64_t needed, struct vq_seg *segs,
     return n_chains;
 }
 
-/* The common case: the next chain, already seen available, holds the
- * whole frame.  A chain it does not hold (or a bad one) is put back
- * untouched and taken again by the general path, which reads it anew:
- * nothing read here is used there. */
-static ALWAYS_INLINE bool
-reserve_one(struct vq *vq, bool packed, uint64_t needed, struct vq_seg *segs,
-            unsigned max_segs, struct vq_resv *resv)
-{
-    uint16_t last_avail = vq->last_avail;
-    bool avail_wrap = vq->avail_wrap;
-    struct vq_chain c;
-
-    if (!packed && last_avail == vq->avail_idx) {
-        return false;
-    }
-    int err = vq_pop_as(vq, packed, true, segs, max_segs, &c);
-    if (likely(!err && c.len >= needed)) {
-        vq_push_as(vq, packed, c.id, (uint32_t) needed);
-        resv->segs = segs;
-        resv->n_segs = c.n_segs;
-        resv->n_chains = 1;
-        return true;
-    }
-    vq->last_avail = last_avail;
-    vq->avail_wrap = avail_wrap;
-    return false;
-}
-
 int
 vq_reserve(struct vq *vq, uint32_t len, struct vq_seg *segs,
            unsigned max_segs, struct vq_resv *resv)
@@ -661,11 +633,11 @@ vq_reserve(struct vq *vq, uint32_t len, struct vq_seg *segs,
         if (!vq_reserve_ready(vq)) {
             vq_packed_flush(vq);
         }
-        if (likely(reserve_one(vq, true, needed, segs, max_segs, resv))) {
+        if (likely(vq_reserve_one(vq, true, needed, segs, max_segs, resv))) {
             return 0;
         }
-    } else if (likely(reserve_one(vq, false, needed, segs, max_segs,
-                                  resv))) {
+    } else if (likely(vq_reserve_one(vq, false, needed, segs, max_segs,
+                                     resv))) {
         return 0;
     }
 

@@ -287,6 +287,13 @@ struct vq_resv {
 int vq_reserve(struct vq *, uint32_t len, struct vq_seg *segs,
                unsigned max_segs, struct vq_resv *);
 
+/* vq_reserve for a caller that knows the ring's layout ('packed', a
+ * constant there): the common case, the next chain holding the whole
+ * frame, inline. */
+static ALWAYS_INLINE int vq_reserve_as(struct vq *, bool packed,
+                                       uint32_t len, struct vq_seg *segs,
+                                       unsigned max_segs, struct vq_resv *);
+
 /* Whether vq_reserve can take one more frame without publishing the ones
  * reserved before it.  A packed ring publishes a used entry as it writes
  * it out, and its shadow holds VQ_SHADOW of them: when this is false,
@@ -515,6 +522,48 @@ vq_segs_skip(struct vq_seg **segsp, unsigned n_segs, uint32_t n)
     }
     *segsp = segs + i;
     return n_segs - i;
+}
+
+/* The common case of vq_reserve: the next chain, already seen available,
+ * holds the whole frame ('needed' bytes with the header).  A chain it
+ * does not hold (or a bad one) is put back untouched and taken again by
+ * the general path, which reads it anew: nothing read here is used
+ * there. */
+static ALWAYS_INLINE bool
+vq_reserve_one(struct vq *vq, bool packed, uint64_t needed,
+               struct vq_seg *segs, unsigned max_segs, struct vq_resv *resv)
+{
+    uint16_t last_avail = vq->last_avail;
+    bool avail_wrap = vq->avail_wrap;
+    struct vq_chain c;
+
+    if (!packed && last_avail == vq->avail_idx) {
+        return false;
+    }
+    int err = vq_pop_as(vq, packed, true, segs, max_segs, &c);
+    if (likely(!err && c.len >= needed)) {
+        vq_push_as(vq, packed, c.id, (uint32_t) needed);
+        resv->segs = segs;
+        resv->n_segs = c.n_segs;
+        resv->n_chains = 1;
+        return true;
+    }
+    vq->last_avail = last_avail;
+    vq->avail_wrap = avail_wrap;
+    return false;
+}
+
+static ALWAYS_INLINE int
+vq_reserve_as(struct vq *vq, bool packed, uint32_t len, struct vq_seg *segs,
+              unsigned max_segs, struct vq_resv *resv)
+{
+    if (likely(!packed || vq_reserve_ready(vq))
+        && likely(vq_reserve_one(vq, packed, (uint64_t) vq->hdr_size + len,
+                                 segs, MIN(max_segs, VQ_MAX_SEGS), resv))) {
+        resv->len = len;
+        return 0;
+    }
+    return vq_reserve(vq, len, segs, max_segs, resv);
 }
 
 /* Writes the 12-byte virtio-net header (all zero but num_buffers) only

@@ -324,6 +324,45 @@ tx_fill(struct vq *vq, struct pkt *const *pkts, const uint16_t *idx,
     }
 }
 
+/* Reserves the guest's receive buffers for frames of 'pkts' and copies
+ * them in, a batch at a time; stores each frame's result.  Returns how
+ * many frames it got through: fewer than 'n' when the ring broke.  One
+ * copy per ring layout, like rx_pop_burst. */
+static ALWAYS_INLINE unsigned
+tx_copy_burst(struct port *port, struct vq *vq, bool packed,
+              struct pkt *const *pkts, unsigned n, uint16_t *results)
+{
+    struct vq_seg pool[PORT_SEG_POOL];
+    struct vq_resv resv[PORT_BURST];
+    uint16_t idx[PORT_BURST];
+    unsigned used = 0, n_resv = 0, i;
+    for (i = 0; i < n; i++) {
+        const struct pkt *pkt = pkts[i];
+        if (unlikely(pkt->len > port->max_frame)) {
+            results[i] = PKT_DROP(DROP_MTU_EXCEEDED);
+            continue;
+        }
+        if (unlikely(PORT_SEG_POOL - used < PORT_MAX_CHAIN_SEGS
+                     || (packed && !vq_reserve_ready(vq)))) {
+            tx_fill(vq, pkts, idx, resv, n_resv);
+            used = n_resv = 0;
+        }
+        int err = vq_reserve_as(vq, packed, pkt->len, pool + used,
+                                PORT_MAX_CHAIN_SEGS, &resv[n_resv]);
+        results[i] = err ? drop_of_vq_err(-err) : 0;
+        if (likely(!err)) {
+            used += resv[n_resv].n_segs;
+            idx[n_resv++] = (uint16_t) i;
+        } else if (unlikely(err == -VQ_BROKEN)) {
+            port_mark_broken(port, VQ_BROKEN);
+            i++;
+            break;
+        }
+    }
+    tx_fill(vq, pkts, idx, resv, n_resv);
+    return i;
+}
+
 /* Two passes, for the same reason as vhost_rx_burst: reserve the guest's
  * receive buffers for every frame of the burst (walking descriptors that
  * vq_prefetch already asked for), then copy the frames in, asking for
@@ -345,34 +384,8 @@ vhost_tx_burst(struct port *port, unsigned qid, struct pkt *const *pkts,
     }
     vq_prefetch(vq, MIN(n, (unsigned) avail));
 
-    struct vq_seg pool[PORT_SEG_POOL];
-    struct vq_resv resv[PORT_BURST];
-    uint16_t idx[PORT_BURST];
-    unsigned used = 0, n_resv = 0;
-    for (; i < n; i++) {
-        const struct pkt *pkt = pkts[i];
-        if (unlikely(pkt->len > port->max_frame)) {
-            results[i] = PKT_DROP(DROP_MTU_EXCEEDED);
-            continue;
-        }
-        if (unlikely(PORT_SEG_POOL - used < PORT_MAX_CHAIN_SEGS
-                     || !vq_reserve_ready(vq))) {
-            tx_fill(vq, pkts, idx, resv, n_resv);
-            used = n_resv = 0;
-        }
-        int err = vq_reserve(vq, pkt->len, pool + used, PORT_MAX_CHAIN_SEGS,
-                             &resv[n_resv]);
-        results[i] = err ? drop_of_vq_err(-err) : 0;
-        if (likely(!err)) {
-            used += resv[n_resv].n_segs;
-            idx[n_resv++] = (uint16_t) i;
-        } else if (unlikely(err == -VQ_BROKEN)) {
-            port_mark_broken(port, VQ_BROKEN);
-            i++;
-            break;
-        }
-    }
-    tx_fill(vq, pkts, idx, resv, n_resv);
+    i = vq->packed ? tx_copy_burst(port, vq, true, pkts, n, results)
+                   : tx_copy_burst(port, vq, false, pkts, n, results);
     if (unlikely(gmem_faults(vq->mem))) {
         tx_fault(port, results, i);
         goto out_down;
