@@ -677,8 +677,8 @@ test_enqueue_pieces(void)
 static void
 test_enqueue_layouts(void)
 {
-    static const uint32_t lens[] = { 14, 15, 16, 17, 31, 47, 52, 53, 60, 63,
-                                     64, 65, 100, 1500 };
+    static const uint32_t lens[] = { 14, 15, 16, 17, 31, 32, 33, 47, 52,
+                                     53, 60, 63, 64, 65, 100, 1500 };
     struct guest g;
     uint8_t *frame = make_frame(1500);
 
