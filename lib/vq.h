@@ -204,7 +204,8 @@ int vq_begin(struct vq *);
  * packed ring: vq_begin's answer, promising at most 'want'. */
 int vq_begin_lazy(struct vq *, unsigned want);
 
-/* Owner: starts loading the available-ring slots the next burst will read
+/* Owner: starts loading the available-ring slots the next burst will read,
+ * and with IN_ORDER the descriptors of the chains already seen available
  * (a hint, issued at the end of a burst). */
 void vq_prefetch_next(const struct vq *);
 
