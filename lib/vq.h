@@ -327,10 +327,10 @@ static inline int vq_segs_skip(struct vq_seg **segs, unsigned n_segs,
 void vq_setup_common(struct vq *, const struct gmem *, uint16_t size,
                      bool packed);
 
-/* vq.c: the general walk of the chain whose head 'd' was read already;
- * writing out the used entries batched in vq->shadow; and vq_fill for
- * every frame but a one-piece one into one buffer behind a 12-byte
- * header. */
+/* vq.c: vq_fill for every frame but a one-piece one into one buffer
+ * behind a 12-byte header; the general walk of the chain whose head 'd'
+ * was read already; and writing out the used entries batched in
+ * vq->shadow. */
 void vq_fill_general(struct vq *, const struct vq_resv *,
                      const struct vq_seg *src, unsigned n_src);
 int vq_pop_walk(struct vq *, struct vring_desc d, bool writable,
