@@ -631,35 +631,16 @@ enq_reserve(struct vq *vq, uint64_t needed, struct vq_seg *segs,
 }
 
 int
-vq_reserve(struct vq *vq, uint32_t len, struct vq_seg *segs,
-           unsigned max_segs, struct vq_resv *resv)
+vq_reserve_chains(struct vq *vq, uint32_t len, struct vq_seg *segs,
+                  unsigned max_segs, struct vq_resv *resv)
 {
-    uint32_t hdr_size = MIN(vq->hdr_size, VQ_HDR_MAX);
-    uint64_t needed = (uint64_t) hdr_size + len;
-
-    max_segs = MIN(max_segs, VQ_MAX_SEGS);
-    resv->len = len;
-    if (vq->packed) {
-        /* A packed ring publishes a used entry as it writes it out: the
-         * frame's entries must all fit in the shadow, to be taken back if
-         * it fails.  The caller filled the frames before
-         * (vq_reserve_ready). */
-        if (!vq_reserve_ready(vq)) {
-            vq_packed_flush(vq);
-        }
-        if (likely(vq_reserve_one(vq, true, needed, segs, max_segs, resv))) {
-            return 0;
-        }
-    } else if (likely(vq_reserve_one(vq, false, needed, segs, max_segs,
-                                     resv))) {
-        return 0;
-    }
-
+    uint64_t needed = (uint64_t) MIN(vq->hdr_size, VQ_HDR_MAX) + len;
     uint16_t last_avail = vq->last_avail;
     bool avail_wrap = vq->avail_wrap;
     uint16_t used_idx = vq->used_idx;
     unsigned n_segs = 0;
-    int n_chains = enq_reserve(vq, needed, segs, max_segs, &n_segs);
+    int n_chains = enq_reserve(vq, needed, segs, MIN(max_segs, VQ_MAX_SEGS),
+                               &n_segs);
     if (n_chains < 0) {
         if (n_chains != -VQ_BAD_DESC && n_chains != -VQ_BAD_ADDR) {
             vq->last_avail = last_avail;    /* nothing consumed */
@@ -672,6 +653,14 @@ vq_reserve(struct vq *vq, uint32_t len, struct vq_seg *segs,
     resv->n_segs = n_segs;
     resv->n_chains = n_chains;
     return 0;
+}
+
+int
+vq_reserve(struct vq *vq, uint32_t len, struct vq_seg *segs,
+           unsigned max_segs, struct vq_resv *resv)
+{
+    return vq->packed ? vq_reserve_as(vq, true, len, segs, max_segs, resv)
+                      : vq_reserve_as(vq, false, len, segs, max_segs, resv);
 }
 
 void

@@ -333,6 +333,10 @@ void vq_setup_common(struct vq *, const struct gmem *, uint16_t size,
  * vq->shadow. */
 void vq_fill_general(struct vq *, const struct vq_resv *,
                      const struct vq_seg *src, unsigned n_src);
+/* vq.c: vq_reserve past its common case: a frame over several chains
+ * (MRG_RXBUF), a bad chain, or no buffers. */
+int vq_reserve_chains(struct vq *, uint32_t len, struct vq_seg *segs,
+                      unsigned max_segs, struct vq_resv *);
 int vq_pop_walk(struct vq *, struct vring_desc d, bool writable,
                 struct vq_seg *segs, unsigned max_segs, struct vq_chain *);
 void vq_shadow_flush(struct vq *);
@@ -558,13 +562,18 @@ static ALWAYS_INLINE int
 vq_reserve_as(struct vq *vq, bool packed, uint32_t len, struct vq_seg *segs,
               unsigned max_segs, struct vq_resv *resv)
 {
-    if (likely(!packed || vq_reserve_ready(vq))
-        && likely(vq_reserve_one(vq, packed, (uint64_t) vq->hdr_size + len,
-                                 segs, MIN(max_segs, VQ_MAX_SEGS), resv))) {
-        resv->len = len;
+    resv->len = len;
+    /* A packed ring publishes a used entry as it writes it out: the
+     * frame's entries must all fit in the shadow, to be taken back if it
+     * fails.  The caller filled the frames before (vq_reserve_ready). */
+    if (packed && unlikely(!vq_reserve_ready(vq))) {
+        vq_packed_flush(vq);
+    }
+    if (likely(vq_reserve_one(vq, packed, (uint64_t) vq->hdr_size + len,
+                              segs, MIN(max_segs, VQ_MAX_SEGS), resv))) {
         return 0;
     }
-    return vq_reserve(vq, len, segs, max_segs, resv);
+    return vq_reserve_chains(vq, len, segs, max_segs, resv);
 }
 
 /* Writes the 12-byte virtio-net header (all zero but num_buffers) only

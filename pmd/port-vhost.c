@@ -501,8 +501,8 @@ vhost_attach(struct port_vhost *pv, int sock)
     pv->conn_watch.cb = vhost_conn_readable;
     port->env->watch(port->env, &pv->conn_watch);
     VLOG_INFO("port %s: front end connected on %s%s", port->name, pv->path,
-              pv->dev.withheld & VHU_F_RING_PACKED
-              ? " (packed=off: split rings only)" : "");
+              vhu_dev_offered_features(&pv->dev) & VHU_F_RING_PACKED
+              ? "" : " (packed=off: split rings only)");
     port->env->changed(port->env, port);
 }
 
