@@ -36,6 +36,17 @@ garbage flood on a third port (tests/hostile/hostile --flood), A B A B
 (at least two pairs), one line:
   ISOLATION pair_mpps_without=X pair_mpps_with=Y ratio=Y/X state=...
 
+For vuswitch each run also samples the worker's counters every second,
+and sorts the 64-byte seconds into the machine's states by their cycles a
+frame (--fast-below, --slow-from), one line per ring layout:
+  CYCLES_BY_STATE ring=R size=64 fast: seconds=N cycles_per_frame=C ...
+
+--ab BUILDDIR runs only that: this build (A) against another (B) in the
+64-byte closed loop, rounds A B, B A, ...; per state, each build's seconds
+and the median of the rounds' B/A ratios of cycles a frame:
+  AB ring=R state=S build=A seconds=N cycles_per_frame=C min=M mpps=X
+  AB_RATIO ring=R state=S cycles_per_frame_b/a=Q rounds=K round_ratios=...
+
 Always, from guests.py: the CPU use of an idle switch (two front ends
 connected, no traffic), and, unless --guests 0, 2 and 4 QEMU guests
 sending to each other with kernel pktgen (--guests 2,4), one line each:
@@ -127,15 +138,26 @@ class Bench:
             time.sleep(0.1)
         raise RuntimeError("sockets did not appear")
 
+    def wait_state(self, state, timeout=180):
+        """Waits (up to 'timeout' s) until the hand-off time says the
+        machine is in 'state': a comparison in a state that comes and goes
+        gets more rounds in it."""
+        deadline = time.monotonic() + timeout
+        while label(self.handoff(), self.handoff()) != state:
+            if time.monotonic() > deadline:
+                print("(still not %s after %d s: going on)" % (state, timeout))
+                return
+            time.sleep(2)
+
     def handoff(self):
         out = subprocess.run([self.probe], capture_output=True, text=True).stdout
         m = re.search(r"handoff_ns=(\d+)", out)
         return int(m.group(1)) if m else -1
 
     # ---- the two switches -----------------------------------------------
-    def start_switch(self, kind, a, b, size):
+    def start_switch(self, kind, a, b, size, vuswitch=None):
         if kind == "vuswitch":
-            p = self.start([self.vuswitch, "--cores", "1", "--control",
+            p = self.start([vuswitch or self.vuswitch, "--cores", "1", "--control",
                             os.path.join(self.tmp, "ctl.sock"),
                             "--port", "a=vhost:%s,mtu=9000" % a,
                             "--port", "b=vhost:%s,mtu=9000" % b], "vuswitch.log")
@@ -152,7 +174,9 @@ class Bench:
         return p
 
     def vu_counters(self):
-        out = subprocess.run([self.ctl, "--control",
+        """The worker's frames, busy and idle cycles.  Read from CPU 0, the
+        generator's: the worker keeps CPU 1 to itself."""
+        out = subprocess.run(["taskset", "-c", "0", self.ctl, "--control",
                               os.path.join(self.tmp, "ctl.sock"),
                               "stats", "--json"], capture_output=True,
                              text=True).stdout
@@ -160,14 +184,18 @@ class Bench:
         return w["frames"], w["busy_cycles"], w["idle_cycles"]
 
     # ---- one run -----------------------------------------------------------
-    def run(self, kind, size, ring="split"):
+    def run(self, kind, size, ring="split", vuswitch=None):
+        """One closed-loop run of 'kind' (vuswitch: the build at 'vuswitch',
+        default the one under --builddir).  For vuswitch also one sample a
+        second of the worker's counters: the machine can change state
+        within a run, and a second is short enough to be in one."""
         a = os.path.join(self.tmp, "a.sock")
         b = os.path.join(self.tmp, "b.sock")
         for s in (a, b):
             if os.path.exists(s):
                 os.unlink(s)
         before = self.handoff()
-        sw = self.start_switch(kind, a, b, size)
+        sw = self.start_switch(kind, a, b, size, vuswitch)
         mrg = "1" if size > 1518 else "0"
         if ring == "packed":
             mrg += ",packed_vq=1"
@@ -185,11 +213,18 @@ class Bench:
         time.sleep(3)
         self.cmd(gen, "start tx_first %d" % self.a.seed_bursts)
         time.sleep(1)
-        c0 = self.vu_counters() if kind == "vuswitch" else None
+        c0 = c1 = self.vu_counters() if kind == "vuswitch" else None
+        t1 = time.monotonic()
+        seconds = []
         for _ in range(self.a.seconds):
             time.sleep(1)
             self.cmd(gen, "show port stats all")
-        c1 = self.vu_counters() if kind == "vuswitch" else None
+            if kind == "vuswitch":
+                c, t = self.vu_counters(), time.monotonic()
+                if c[0] > c1[0]:
+                    seconds.append({"mpps": (c[0] - c1[0]) / (t - t1) / 1e6,
+                                    "cpf": (c[1] - c1[1]) / (c[0] - c1[0])})
+                c1, t1 = c, t
         self.cmd(gen, "quit")
         self.stop(gen)
         self.stop(sw)
@@ -220,7 +255,7 @@ class Bench:
         gen_cpf = float(m[-1]) if m else float("nan")
         state = label(before, after)
         return {"mpps": best, "cpf": cpf, "gen_cpf": gen_cpf, "state": state,
-                "handoff": (before, after)}
+                "handoff": (before, after), "seconds": seconds}
 
     def run_vupktgen(self, kind, size):
         """vupktgen A -> B through the switch: the best 1-s rate at full
@@ -520,6 +555,69 @@ def print_isolation(runs):
              "ok" if all(r["verdict"] for r in runs) else "FAIL"))
 
 
+def by_state(seconds, args):
+    """Sorts a 64-byte closed loop's one-second samples into the machine's
+    states by the worker's cycles a frame: the states differ by about 2x
+    (60 against 115-130 on split rings), builds by a few per cent.  A
+    second between the two bounds, where the state changed within it,
+    counts for neither."""
+    return {"fast": [x for x in seconds if x["cpf"] < args.fast_below],
+            "slow": [x for x in seconds if x["cpf"] >= args.slow_from]}
+
+
+def state_summary(seconds):
+    """Median and least cycles a frame, median rate, of some seconds."""
+    if not seconds:
+        return "seconds=0"
+    cpf = [x["cpf"] for x in seconds]
+    return ("seconds=%d cycles_per_frame=%.1f min=%.1f mpps=%.2f"
+            % (len(cpf), statistics.median(cpf), min(cpf),
+               statistics.median(x["mpps"] for x in seconds)))
+
+
+def ab(b, args):
+    """--ab: this build (A, --builddir) against another (B), the 64-byte
+    closed loop, rounds A B, B A, A B ...  Each round compares the two
+    builds within each state where both had seconds in it, and the verdict
+    is the median of those round ratios: the state wanders between rounds
+    (the same build measured 115 in one round and 134 in another), far
+    more than a change to the datapath moves it."""
+    builds = [("A", args.builddir), ("B", args.ab)]
+    rounds = []
+    for ring in args.rings.split(","):
+        for r in range(args.ab_rounds):
+            if args.ab_wait:
+                b.wait_state(args.ab_wait)
+            got = {}
+            for name, d in (builds if r % 2 == 0 else builds[::-1]):
+                res = b.run("vuswitch", 64, ring,
+                            os.path.join(d, "switch/vuswitch"))
+                got[name] = by_state(res["seconds"], args)
+                print("ab ring=%s round=%d build=%s  %s  (handoff %d/%d ns)"
+                      % (ring, r, name,
+                         " ".join("%.1f/%.0f" % (x["mpps"], x["cpf"])
+                                  for x in res["seconds"]),
+                         res["handoff"][0], res["handoff"][1]), flush=True)
+            rounds.append((ring, got))
+    print()
+    for ring in args.rings.split(","):
+        for st in ("fast", "slow"):
+            for name, d in builds:
+                print("AB ring=%s state=%s build=%s %s dir=%s"
+                      % (ring, st, name,
+                         state_summary([x for g, got in rounds if g == ring
+                                        for x in got[name][st]]), d))
+            ratios = [statistics.median(x["cpf"] for x in got["B"][st])
+                      / statistics.median(x["cpf"] for x in got["A"][st])
+                      for g, got in rounds
+                      if g == ring and got["A"][st] and got["B"][st]]
+            print("AB_RATIO ring=%s state=%s cycles_per_frame_b/a=%s rounds=%d "
+                  "round_ratios=%s"
+                  % (ring, st, "%.3f" % statistics.median(ratios)
+                     if ratios else "none", len(ratios),
+                     ",".join("%.3f" % x for x in ratios)))
+
+
 def label(before, after):
     fast = lambda ns: 0 < ns < 80
     if fast(before) and fast(after):
@@ -554,12 +652,35 @@ def main():
                     "(0: skip it; the idle measurement always runs)")
     ap.add_argument("--guest-seconds", type=int, default=12,
                     help="measured interval of each pktgen-guest run")
+    ap.add_argument("--ab", metavar="BUILDDIR",
+                    help="instead: this build against the one in BUILDDIR, "
+                    "64-byte closed loop, worker cycles a frame by machine "
+                    "state (AB and AB_RATIO lines)")
+    ap.add_argument("--ab-rounds", type=int, default=6,
+                    help="--ab: rounds, a run of each build in each")
+    ap.add_argument("--ab-wait", choices=("fast", "slow"),
+                    help="--ab: before each round, wait (up to 3 minutes) "
+                    "for the machine to be in this state")
+    ap.add_argument("--fast-below", type=float, default=80,
+                    help="a 64-byte second under this many worker cycles a "
+                    "frame is in the fast state")
+    ap.add_argument("--slow-from", type=float, default=95,
+                    help="... and from this many on, in the slow state")
     args = ap.parse_args()
     if os.geteuid() != 0:
         sys.exit("bench: needs root (hugepages, testpmd)")
     sh("echo 1024 > /proc/sys/vm/nr_hugepages; mkdir -p /dev/hugepages; "
        "mountpoint -q /dev/hugepages || mount -t hugetlbfs nodev /dev/hugepages")
+    if args.ab and not os.access(os.path.join(args.ab, "switch/vuswitch"), os.X_OK):
+        sys.exit("bench: no switch/vuswitch under %s (--ab wants another "
+                 "build directory)" % args.ab)
     b = Bench(args)
+    if args.ab:
+        try:
+            ab(b, args)
+        finally:
+            b.cleanup()
+        return
     results = {}
     try:
         for ring in args.rings.split(","):
@@ -625,6 +746,16 @@ def main():
                  x["cpf"], y["cpf"], x["gen_cpf"], y["gen_cpf"],
                  TSC_HZ / x["gen_cpf"] / 1e6, TSC_HZ / y["gen_cpf"] / 1e6,
                  st, seed))
+    # The worker's cycles a frame at 64 B, by the state each second was in
+    # (the issue's target is for the slow state too).
+    for ring in args.rings.split(","):
+        runs = results.get((ring, 64, "vuswitch"), [])
+        got = by_state([x for r in runs for x in r["seconds"]], args)
+        if runs:
+            print("CYCLES_BY_STATE ring=%s size=64 fast: %s  slow: %s  "
+                  "(vuswitch's one-second samples; fast below %g, slow from %g)"
+                  % (ring, state_summary(got["fast"]),
+                     state_summary(got["slow"]), args.fast_below, args.slow_from))
     print()
     print("With vupktgen (one direction, A -> B):")
     for size in sorted({s for s, _ in gen_results}):
