@@ -158,9 +158,10 @@ rx_pop_burst(struct port *port, struct vq *vq, bool packed, struct pkt *pkts,
             used += chains[i].n_segs;
             /* The first line and the next: a small frame behind its
              * header often ends in the second.  The header's line is
-             * never read here, but asking for it pays (18 % in the slow
-             * state, BENCHMARKS.md): a guest's buffers come back to us as
-             * receive buffers, whose header line vq_fill reads. */
+             * never read here, but the worker was slower without this
+             * request (BENCHMARKS.md, fourth session): a guest's buffers
+             * come back to us as receive buffers, whose header line
+             * vq_fill reads. */
             __builtin_prefetch(pkts[i].segs[0].addr);
             if (pkts[i].segs[0].len > 64) {
                 __builtin_prefetch(pkts[i].segs[0].addr + 64);
