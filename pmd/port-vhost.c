@@ -159,9 +159,8 @@ rx_pop_burst(struct port *port, struct vq *vq, bool packed, struct pkt *pkts,
             /* The first line and the next: a small frame behind its
              * header often ends in the second.  The header's line is
              * never read here, but the worker was slower without this
-             * request (BENCHMARKS.md, fourth session): a guest's buffers
-             * come back to us as receive buffers, whose header line
-             * vq_fill reads. */
+             * request, why is not settled (BENCHMARKS.md, fourth
+             * session). */
             __builtin_prefetch(pkts[i].segs[0].addr);
             if (pkts[i].segs[0].len > 64) {
                 __builtin_prefetch(pkts[i].segs[0].addr + 64);

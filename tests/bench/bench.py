@@ -173,14 +173,19 @@ class Bench:
         self.wait_sockets([a, b], p)
         return p
 
-    def vu_counters(self):
-        """The worker's frames, busy and idle cycles.  Read from CPU 0, the
-        generator's: the worker keeps CPU 1 to itself."""
+    def vu_stats(self, ctl=None):
+        """vuswitch's counters (`vuswitchctl stats --json`), or None if it
+        did not answer.  Read from CPU 0, the generator's: the worker keeps
+        CPU 1 to itself."""
         out = subprocess.run(["taskset", "-c", "0", self.ctl, "--control",
-                              os.path.join(self.tmp, "ctl.sock"),
+                              ctl or os.path.join(self.tmp, "ctl.sock"),
                               "stats", "--json"], capture_output=True,
                              text=True).stdout
-        w = json.loads(out)["workers"][0]
+        return json.loads(out) if out else None
+
+    def vu_counters(self):
+        """The worker's frames, busy and idle cycles."""
+        w = self.vu_stats()["workers"][0]
         return w["frames"], w["busy_cycles"], w["idle_cycles"]
 
     # ---- one run -----------------------------------------------------------
@@ -289,11 +294,7 @@ class Bench:
     def vu_snapshot(self):
         """Time, the worker's frames, busy cycles and bursts that did work,
         frames delivered to port b: one read of the counters."""
-        out = subprocess.run([self.ctl, "--control",
-                              os.path.join(self.tmp, "ctl.sock"),
-                              "stats", "--json"], capture_output=True,
-                             text=True).stdout
-        d = json.loads(out)
+        d = self.vu_stats()
         w = d["workers"][0]
         b = [p for p in d["ports"] if p["name"] == "b"][0]
         return (time.monotonic(), w["frames"], w["busy_cycles"], w["bursts"],
@@ -439,10 +440,8 @@ class Bench:
 
     def h_busy(self, ctl, flood):
         """The flood has reached the switch / the idle twin's device is up."""
-        out = subprocess.run([self.ctl, "--control", ctl, "stats", "--json"],
-                             capture_output=True, text=True).stdout
-        h = [p for p in json.loads(out or '{"ports": []}')["ports"]
-             if p["name"] == "h"]
+        d = self.vu_stats(ctl) or {"ports": []}
+        h = [p for p in d["ports"] if p["name"] == "h"]
         return h and (h[0]["rx_packets"] > 0 if flood else h[0]["state"] == "up")
 
     def isolation(self, pairs):
