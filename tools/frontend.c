@@ -232,11 +232,20 @@ fe_negotiate(struct fe_dev *dev, const struct fe_options *o)
     if (o->event_idx) {
         want |= 1ull << VIRTIO_RING_F_EVENT_IDX;
     }
+    if (o->packed) {
+        want |= 1ull << VIRTIO_F_RING_PACKED;
+    }
     err = fe_get_u64(dev, VHU_GET_FEATURES, &dev->backend_features);
     if (err) {
         return err;
     }
     dev->features = dev->backend_features & want;
+    if (o->packed && !(dev->features & (1ull << VIRTIO_F_RING_PACKED))) {
+        VLOG_ERR("the backend does not offer packed rings "
+                 "(VIRTIO_F_RING_PACKED); run without packed");
+        return -ENOTSUP;
+    }
+    dev->packed = o->packed;
 
     if (dev->features & (1ull << VHU_F_PROTOCOL_FEATURES)) {
         err = fe_get_u64(dev, VHU_GET_PROTOCOL_FEATURES, &pf);
@@ -299,20 +308,31 @@ fe_stride(uint32_t buf_size, uint32_t headroom)
 }
 
 /* Points 'r' at its ring parts starting at '*p' and its buffers at
- * '*bufs', advancing both. */
+ * '*bufs', advancing both.  A packed ring takes the same room: its event
+ * areas are far smaller than the avail and used rings. */
 static void
-fe_ring_layout(struct fe_ring *r, uint16_t size, uint32_t buf_size,
-               uint32_t headroom, uint8_t **p, uint8_t **bufs)
+fe_ring_layout(struct fe_ring *r, bool packed, uint16_t size,
+               uint32_t buf_size, uint32_t headroom, uint8_t **p,
+               uint8_t **bufs)
 {
+    uint8_t *desc = *p;
+    uint8_t *avail = desc + fe_align(16u * size, FE_PAGE_SIZE);
+    uint8_t *used = avail + fe_align(6u + 2u * size, FE_PAGE_SIZE);
+    *p = used + fe_align(6u + 8u * size, FE_PAGE_SIZE);
+
+    r->packed = packed;
     r->size = size;
     r->mask = size - 1;
-    r->desc = (struct vring_desc *) *p;
-    *p += fe_align(16u * size, FE_PAGE_SIZE);
-    r->avail = (struct vring_avail *) *p;
-    *p += fe_align(6u + 2u * size, FE_PAGE_SIZE);
-    r->used = (struct vring_used *) *p;
-    *p += fe_align(6u + 8u * size, FE_PAGE_SIZE);
-    r->avail_event = (uint16_t *) &r->used->ring[size];
+    if (packed) {
+        r->pdesc = (struct vring_packed_desc *) desc;
+        r->driver_event = (struct vring_packed_desc_event *) avail;
+        r->device_event = (struct vring_packed_desc_event *) used;
+    } else {
+        r->desc = (struct vring_desc *) desc;
+        r->avail = (struct vring_avail *) avail;
+        r->used = (struct vring_used *) used;
+        r->avail_event = (uint16_t *) &r->used->ring[size];
+    }
     r->buf_size = buf_size;
     r->headroom = headroom;
     r->stride = fe_stride(buf_size, headroom);
@@ -356,8 +376,11 @@ fe_mem_setup(struct fe_dev *dev, const struct fe_options *o)
     }
 
     uint8_t *p = dev->mem, *b = dev->mem + rings;
-    fe_ring_layout(&dev->rx, n_rx, rx_buf_size, 0, &p, &b);
-    fe_ring_layout(&dev->tx, n_tx, o->tx_buf_size, tx_headroom, &p, &b);
+    fe_ring_layout(&dev->rx, dev->packed, n_rx, rx_buf_size, 0, &p, &b);
+    fe_ring_layout(&dev->tx, dev->packed, n_tx, o->tx_buf_size, tx_headroom,
+                   &p, &b);
+    dev->rx.bufs_gpa = fe_gpa(dev, dev->rx.bufs);
+    dev->tx.bufs_gpa = fe_gpa(dev, dev->tx.bufs);
     return 0;
 
 out_close:
@@ -379,6 +402,30 @@ fe_mem_undo_setup(struct fe_dev *dev)
     }
 }
 
+/* Packed: every receive buffer posted, the transmit ring empty (all-zero
+ * slots are neither available nor used in the first lap), and neither
+ * side asked to be notified by the other yet: we never will be. */
+static int
+fe_rings_init_packed(struct fe_dev *dev)
+{
+    struct fe_ring *rx = &dev->rx, *tx = &dev->tx;
+
+    tx->lens = calloc(tx->size, sizeof *tx->lens);
+    if (!tx->lens) {
+        return -ENOMEM;
+    }
+    rx->desc_flags = VRING_DESC_F_WRITE;
+    for (uint16_t i = 0; i < rx->size; i++) {
+        fe_ring_post_packed(rx, &i, 1);
+    }
+    rx->kicked_idx = rx->avail_idx;
+    for (int q = 0; q < 2; q++) {
+        struct fe_ring *r = q ? tx : rx;
+        r->driver_event->flags = VRING_PACKED_EVENT_FLAG_DISABLE;
+    }
+    return 0;
+}
+
 /* Writes the descriptor table and the initial avail ring: every receive
  * buffer posted, every transmit descriptor free. */
 static int
@@ -391,6 +438,23 @@ fe_rings_init(struct fe_dev *dev)
     if (!tx->free_ids) {
         return -ENOMEM;
     }
+    for (uint32_t i = 0; i < tx->size; i++) {
+        tx->free_ids[i] = i;
+    }
+    tx->n_free = tx->size;
+    for (int q = 0; q < 2; q++) {
+        struct fe_ring *r = q ? tx : rx;
+        r->event_idx = event_idx;
+        r->kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        r->call_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (r->kick_fd < 0 || r->call_fd < 0) {
+            return -errno;
+        }
+    }
+    if (dev->packed) {
+        return fe_rings_init_packed(dev);
+    }
+
     for (uint32_t i = 0; i < rx->size; i++) {
         rx->desc[i].addr = fe_gpa(dev, fe_ring_buf(rx, i));
         rx->desc[i].len = rx->buf_size;
@@ -400,20 +464,12 @@ fe_rings_init(struct fe_dev *dev)
     for (uint32_t i = 0; i < tx->size; i++) {
         tx->desc[i].addr = fe_gpa(dev, fe_ring_buf(tx, i));
         tx->desc[i].len = 0;
-        tx->free_ids[i] = i;
     }
-    tx->n_free = tx->size;
     rx->avail_idx = rx->kicked_idx = rx->size;
     rx->avail->idx = rx->size;
     for (int q = 0; q < 2; q++) {
         struct fe_ring *r = q ? tx : rx;
-        r->event_idx = event_idx;
         r->avail->flags = event_idx ? 0 : VRING_AVAIL_F_NO_INTERRUPT;
-        r->kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-        r->call_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-        if (r->kick_fd < 0 || r->call_fd < 0) {
-            return -errno;
-        }
     }
     return 0;
 }
@@ -433,6 +489,8 @@ fe_rings_undo_init(struct fe_dev *dev)
     }
     free(dev->tx.free_ids);
     dev->tx.free_ids = NULL;
+    free(dev->tx.lens);
+    dev->tx.lens = NULL;
 }
 
 static int
@@ -451,22 +509,29 @@ fe_send_mem_table(struct fe_dev *dev)
                   + sizeof t.regions[0], &dev->mem_fd, 1);
 }
 
+/* A packed ring's parts go where a split ring's would (the driver event
+ * area as "avail", the device's as "used"), and its base carries the
+ * wrap counter in bit 15: 1, the first lap's. */
 static int
 fe_ring_start(struct fe_dev *dev, uint32_t index, struct fe_ring *r)
 {
     struct vhu_vring_state st = { index, r->size };
-    struct vhu_vring_addr addr = {
-        .index = index,
-        .desc_qva = (uint64_t) (uintptr_t) r->desc,
-        .used_qva = (uint64_t) (uintptr_t) r->used,
-        .avail_qva = (uint64_t) (uintptr_t) r->avail,
-    };
+    struct vhu_vring_addr addr = { .index = index };
     uint64_t u = index;
     int err;
 
+    if (r->packed) {
+        addr.desc_qva = (uint64_t) (uintptr_t) r->pdesc;
+        addr.avail_qva = (uint64_t) (uintptr_t) r->driver_event;
+        addr.used_qva = (uint64_t) (uintptr_t) r->device_event;
+    } else {
+        addr.desc_qva = (uint64_t) (uintptr_t) r->desc;
+        addr.avail_qva = (uint64_t) (uintptr_t) r->avail;
+        addr.used_qva = (uint64_t) (uintptr_t) r->used;
+    }
     err = fe_set(dev, VHU_SET_VRING_NUM, &st, sizeof st, NULL, 0);
     if (!err) {
-        st.num = 0;
+        st.num = r->packed ? 1u << 15 : 0;
         err = fe_set(dev, VHU_SET_VRING_BASE, &st, sizeof st, NULL, 0);
     }
     if (!err) {

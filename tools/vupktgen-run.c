@@ -272,8 +272,8 @@ pg_rx_gather(struct pg *pg, struct fe_ring *r, uint16_t i, uint16_t nb,
     uint32_t total = 0;
     bool bad = false;
     for (uint16_t k = 0; k < nb; k++) {
-        const struct vring_used_elem *e = fe_ring_used_elem(r, i + k);
-        uint32_t id = READ_ONCE(e->id), len = READ_ONCE(e->len);
+        uint32_t id, len;
+        fe_ring_used_get(r, (uint16_t) (i + k), &id, &len);
         uint32_t skip = k ? 0 : hdr_size;
         if (id >= r->size) {
             r->broken = true;
@@ -310,7 +310,7 @@ pg_rx_burst(struct pg *pg, struct pg_port *p)
     /* Start fetching the burst's buffers (the backend just wrote them, on
      * another CPU) before reading any: misses overlap instead of queuing. */
     for (uint16_t k = 0; k < MIN(avail, pg->batch); k++) {
-        uint32_t id = READ_ONCE(fe_ring_used_elem(r, k)->id);
+        uint32_t id = fe_ring_used_id(r, k);
         if (likely(id < r->size)) {
             const uint8_t *b = fe_ring_buf(r, (uint16_t) id);
             __builtin_prefetch(b);
@@ -318,8 +318,8 @@ pg_rx_burst(struct pg *pg, struct pg_port *p)
         }
     }
     for (unsigned n = 0; n < pg->batch && i < avail; n++) {
-        const struct vring_used_elem *e = fe_ring_used_elem(r, i);
-        uint32_t id = READ_ONCE(e->id), len = READ_ONCE(e->len);
+        uint32_t id, len;
+        fe_ring_used_get(r, i, &id, &len);
         if (unlikely(id >= r->size)) {
             r->broken = true;
             break;
@@ -387,6 +387,7 @@ pg_tx_burst(struct pg *pg, struct pg_port *p, uint64_t now, uint64_t budget)
     for (unsigned i = 0; i < n; i++) {
         __builtin_prefetch(fe_ring_buf(r, fe_tx_peek(r, i)) + hdr_size, 1);
     }
+    fe_ring_prefetch_post(r, n);
     for (unsigned i = 0; i < n; i++) {
         uint16_t id = fe_tx_get(r);
         uint32_t len = pg_build(pg, p, fe_ring_buf(r, id) + hdr_size, now);

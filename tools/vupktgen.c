@@ -133,6 +133,8 @@ usage(void)
 "                         needs)\n"
 "      --mrg, --no-mrg    take MRG_RXBUF if offered (default on)\n"
 "      --no-event-idx     do not take VIRTIO_RING_F_EVENT_IDX\n"
+"      --packed           packed virtqueues (VIRTIO_F_RING_PACKED; every\n"
+"                         backend must offer them); default split\n"
 "      --mac-base MAC     MAC of port 0; port i adds i (02:00:00:00:00:01)\n"
 "Run:\n"
 "      --cpu N            pin the polling thread to CPU N\n"
@@ -208,7 +210,8 @@ parse_mac(const char *s, uint8_t mac[6])
 enum {
     OPT_TX = 256, OPT_RX, OPT_IMIX, OPT_FLOWS, OPT_FLOW_MACS, OPT_RING_SIZE,
     OPT_RX_RING_SIZE, OPT_TX_RING_SIZE,
-    OPT_RX_BUF_SIZE, OPT_MRG, OPT_NO_MRG, OPT_NO_EVENT_IDX, OPT_MAC_BASE,
+    OPT_RX_BUF_SIZE, OPT_MRG, OPT_NO_MRG, OPT_NO_EVENT_IDX, OPT_PACKED,
+    OPT_MAC_BASE,
     OPT_CPU, OPT_LINGER, OPT_HELLO_TIMEOUT, OPT_TIMEOUT, OPT_EXPECT_NO_LOSS,
     OPT_NO_PAYLOAD_CHECK,
 };
@@ -233,6 +236,7 @@ static const struct option long_options[] = {
     { "mrg", no_argument, NULL, OPT_MRG },
     { "no-mrg", no_argument, NULL, OPT_NO_MRG },
     { "no-event-idx", no_argument, NULL, OPT_NO_EVENT_IDX },
+    { "packed", no_argument, NULL, OPT_PACKED },
     { "mac-base", required_argument, NULL, OPT_MAC_BASE },
     { "cpu", required_argument, NULL, OPT_CPU },
     { "interval", required_argument, NULL, 'i' },
@@ -329,6 +333,9 @@ pg_option(struct pg *pg, int c, const char *arg, unsigned *rx_buf_size,
     case OPT_MRG:
     case OPT_NO_MRG:
         pg->fe.mrg_rxbuf = c == OPT_MRG;
+        return 0;
+    case OPT_PACKED:
+        pg->fe.packed = true;
         return 0;
     case OPT_NO_EVENT_IDX:
         pg->fe.event_idx = false;
@@ -719,6 +726,7 @@ pg_report_json(const struct pg *pg, const struct pg_result *res)
     }
     json_kv_u64(&j, "flows", pg->n_flows);
     json_kv_u64(&j, "batch", pg->batch);
+    json_kv_string(&j, "ring", pg->fe.packed ? "packed" : "split");
     json_kv_u64(&j, "rx_ring_size", pg->fe.rx_ring_size);
     json_kv_u64(&j, "tx_ring_size", pg->fe.tx_ring_size);
     json_kv_u64(&j, "rate_pps", (uint64_t) pg->rate);

@@ -26,6 +26,12 @@ drives split rings there; with --rings split,packed (the default) the same
 runs are made on packed rings too (virtio-user packed_vq=1), one line each:
   RATIO_PACKED size=N vuswitch_mpps=X dpdk_mpps=Y ratio=X/Y ...
 
+Then vupktgen, one direction (A -> B) through either switch, on each ring
+layout: the best 1-s rate at full speed and the latency at half of it,
+one line per size and layout (vupktgen --packed for the packed ones):
+  VUPKTGEN size=N vuswitch_mpps=X dpdk_mpps=Y ratio=X/Y p50_us=... p99_us=...
+  VUPKTGEN_PACKED size=N ...
+
 --stats-cost adds what a stats reader polling every 10 ms costs the
 datapath (see stats_cost() and BENCHMARKS.md), one line:
   STATS_READ_COST size=64 ... ratio=R ...
@@ -262,9 +268,10 @@ class Bench:
         return {"mpps": best, "cpf": cpf, "gen_cpf": gen_cpf, "state": state,
                 "handoff": (before, after), "seconds": seconds}
 
-    def run_vupktgen(self, kind, size):
-        """vupktgen A -> B through the switch: the best 1-s rate at full
-        speed, then latency percentiles at half that rate."""
+    def run_vupktgen(self, kind, size, ring="split"):
+        """vupktgen A -> B through the switch, on 'ring' virtqueues: the
+        best 1-s rate at full speed, then latency percentiles at half that
+        rate."""
         a = os.path.join(self.tmp, "a.sock")
         b = os.path.join(self.tmp, "b.sock")
         for s in (a, b):
@@ -276,8 +283,13 @@ class Bench:
                "--port", b, "--cpu", "0", "--size", str(size),
                "--rx-ring-size", "8192", "--json"]
         gen += ["--mrg"] if size > 1518 else []
+        gen += ["--packed"] if ring == "packed" else []
         full = json.loads(subprocess.run(gen + ["--duration", "4"],
                                          capture_output=True, text=True).stdout or "{}")
+        if full.get("ring") != ring:
+            self.stop(sw)
+            sys.exit("bench: vupktgen through %s did not run %s rings (%s)"
+                     % (kind, ring, full or "no report"))
         best = full.get("best_rx_pps", 0)
         half = json.loads(subprocess.run(
             gen + ["--duration", "3", "--rate", str(max(1000, best // 2))],
@@ -617,6 +629,16 @@ def ab(b, args):
                      ",".join("%.3f" % x for x in ratios)))
 
 
+def interleaved(args):
+    """The runs of the main table in their order: per ring layout and
+    size, --runs times vuswitch then testpmd (A B A B)."""
+    for ring in args.rings.split(","):
+        for size in [int(s) for s in args.sizes.split(",")]:
+            for _ in range(args.runs):
+                for kind in ("vuswitch", "dpdk"):
+                    yield ring, size, kind
+
+
 def label(before, after):
     fast = lambda ns: 0 < ns < 80
     if fast(before) and fast(after):
@@ -682,28 +704,23 @@ def main():
         return
     results = {}
     try:
-        for ring in args.rings.split(","):
-            for size in [int(s) for s in args.sizes.split(",")]:
-                for r in range(args.runs):
-                    for kind in ("vuswitch", "dpdk"):
-                        res = b.run(kind, size, ring)
-                        results.setdefault((ring, size, kind), []).append(res)
-                        print("run ring=%s size=%d %-8s %.2f Mpps  %.0f cycles/frame  generator %.0f cycles/frame  state=%s (handoff %d/%d ns)"
-                              % (ring, size, kind, res["mpps"], res["cpf"],
-                                 res["gen_cpf"], res["state"], res["handoff"][0],
-                                 res["handoff"][1]), flush=True)
+        for ring, size, kind in interleaved(args):
+            res = b.run(kind, size, ring)
+            results.setdefault((ring, size, kind), []).append(res)
+            print("run ring=%s size=%d %-8s %.2f Mpps  %.0f cycles/frame  generator %.0f cycles/frame  state=%s (handoff %d/%d ns)"
+                  % (ring, size, kind, res["mpps"], res["cpf"],
+                     res["gen_cpf"], res["state"], res["handoff"][0],
+                     res["handoff"][1]), flush=True)
         cost = b.stats_cost(args.stats_cost_pairs) if args.stats_cost else None
         iso = b.isolation(max(2, args.runs)) if args.isolation else None
         gen_results = {}
-        for size in [int(s) for s in args.sizes.split(",")]:
-            for r in range(args.runs):
-                for kind in ("vuswitch", "dpdk"):
-                    res = b.run_vupktgen(kind, size)
-                    gen_results.setdefault((size, kind), []).append(res)
-                    print("vupktgen size=%d %-8s %.2f Mpps  latency at half rate p50 %.1f us p99 %.1f us  state=%s (handoff %d/%d ns)"
-                          % (size, kind, res["mpps"], res["p50"], res["p99"],
-                             res["state"], res["handoff"][0], res["handoff"][1]),
-                          flush=True)
+        for ring, size, kind in interleaved(args):
+            res = b.run_vupktgen(kind, size, ring)
+            gen_results.setdefault((ring, size, kind), []).append(res)
+            print("vupktgen ring=%s size=%d %-8s %.2f Mpps  latency at half rate p50 %.1f us p99 %.1f us  state=%s (handoff %d/%d ns)"
+                  % (ring, size, kind, res["mpps"], res["p50"], res["p99"],
+                     res["state"], res["handoff"][0], res["handoff"][1]),
+                  flush=True)
         rss2, rss16 = b.rss(2), b.rss(16)
         with_guests = guests.run(b, [int(n) for n in args.guests.split(",")],
                                  args.guest_seconds, label)
@@ -757,13 +774,16 @@ def main():
                      state_summary(got["slow"]), args.fast_below, args.slow_from))
     print()
     print("With vupktgen (one direction, A -> B):")
-    for size in sorted({s for s, _ in gen_results}):
-        vu, dp = gen_results[(size, "vuswitch")], gen_results[(size, "dpdk")]
+    for ring, size in sorted({k[:2] for k in gen_results},
+                             key=lambda k: (k[0] != "split", k[1])):
+        vu = gen_results[(ring, size, "vuswitch")]
+        dp = gen_results[(ring, size, "dpdk")]
         x, y = max(r["mpps"] for r in vu), max(r["mpps"] for r in dp)
         med = lambda runs, k: statistics.median(r[k] for r in runs)
-        print("VUPKTGEN size=%d vuswitch_mpps=%.2f dpdk_mpps=%.2f ratio=%.2f "
+        print("%s size=%d vuswitch_mpps=%.2f dpdk_mpps=%.2f ratio=%.2f "
               "p50_us=%.1f/%.1f p99_us=%.1f/%.1f (vuswitch/dpdk) states=%s/%s"
-              % (size, x, y, x / y if y else float("nan"),
+              % ("VUPKTGEN" if ring == "split" else "VUPKTGEN_" + ring.upper(),
+                 size, x, y, x / y if y else float("nan"),
                  med(vu, "p50"), med(dp, "p50"), med(vu, "p99"), med(dp, "p99"),
                  ",".join(r["state"] for r in vu), ",".join(r["state"] for r in dp)))
     if cost:

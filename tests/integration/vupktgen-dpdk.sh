@@ -15,8 +15,10 @@
 # corrupt, the hellos got through.  The runs cover 64-byte frames, IMIX
 # with 16 flows and flow MACs, 9000-byte frames spread over mergeable
 # receive buffers, 1518-byte frames without MRG_RXBUF and without
-# EVENT_IDX, a duration-limited run, and both directions at once with B
-# listening (testpmd in client mode).  Then testpmd's own forward
+# EVENT_IDX, a duration-limited run, 64-byte and 9000-byte frames on packed
+# rings (the report must say packed: vupktgen fails the set-up rather than
+# fall back to split), and both directions at once with B listening
+# (testpmd in client mode).  Then testpmd's own forward
 # statistics must account for exactly what vupktgen sent and received
 # (testpmd may drop a hello that A sends before B is up: vupktgen repeats
 # its hellos until they get through, and sends data only after).
@@ -44,6 +46,7 @@ print(" ".join("%s=%s" % kv for kv in [
     ("sent", r["sent"]), ("received", r["received"]), ("corrupt", r["corrupt"]),
     ("reordered", r["reordered"]), ("misdelivered", r["misdelivered"]),
     ("hellos_ok", int(r["hellos_ok"])), ("p50", r["latency_ns"]["p50"]),
+    ("ring", r["ring"]),
     ("in0", a["sent"] + a["hellos_sent"]), ("in1", b["sent"] + b["hellos_sent"]),
     ("out0", took(a)), ("out1", took(b)),
     ("lost_hellos", a["hellos_sent"] - b["hellos_received"]
@@ -71,13 +74,15 @@ run() {
     "$VUPKTGEN" $a $b --cpu 0 --tx-ring-size 1024 --rx-ring-size 8192 \
         --interval 0 --hello-timeout 10000 --json --expect-no-loss "$@" >"$out" 2>"$T/run$n_runs.log" || rc=$?
     [ -s "$out" ] || fail "$name: vupktgen exited $rc without a report: $(tail -n 5 "$T/run$n_runs.log")"
-    local sent received corrupt reordered misdelivered hellos_ok p50
-    local in0 in1 out0 out1 lost_hellos vals
+    local sent received corrupt reordered misdelivered hellos_ok p50 ring
+    local in0 in1 out0 out1 lost_hellos vals want_ring=split
+    case " $* " in *" --packed "*) want_ring=packed ;; esac
     vals=$(report "$out") || fail "$name: unreadable report $out"
     eval "$vals"
-    echo "$name: sent $sent received $received corrupt $corrupt" \
-         "reordered $reordered latency p50 $p50 ns"
+    echo "$name: $ring rings, sent $sent received $received" \
+         "corrupt $corrupt reordered $reordered latency p50 $p50 ns"
     [ "$sent" -gt 0 ] || fail "$name: nothing sent"
+    assert_eq "$name: rings" "$want_ring" "$ring"
     assert_eq "$name: received" "$sent" "$received"
     assert_eq "$name: corrupt" 0 "$corrupt"
     assert_eq "$name: reordered" 0 "$reordered"
@@ -118,6 +123,10 @@ run "9000B over mergeable buffers" "$A" "$B" --tx 0 --rx 1 --size 9000 \
 run "1518B, no MRG_RXBUF, no EVENT_IDX" "$A" "$B" --tx 0 --rx 1 --size 1518 \
     --no-mrg --no-event-idx --count 5000 --rate 5k
 run "128B for 0.5 s" "$A" "$B" --tx 0 --rx 1 --size 128 --duration 0.5 --rate 10k
+run "64B, packed rings" "$A" "$B" --tx 0 --rx 1 --size 64 --count 20000 \
+    --rate 20k --packed
+run "9000B over mergeable buffers, packed rings" "$A" "$B" --tx 0 --rx 1 \
+    --size 9000 --mrg --count 2000 --rate 2k --packed
 check_testpmd sw
 
 # testpmd as a client on B: vupktgen listens there; both directions.
