@@ -242,6 +242,27 @@ vq_prefetch_next(const struct vq *vq)
     }
 }
 
+/* The guest fills an IN_ORDER ring's table in order and writes a burst's
+ * descriptors just before it publishes the avail index: by the time we
+ * read that index, the descriptors are written too.  Asked for only after
+ * the index (vq_prefetch), they arrive one miss later; asked for with it,
+ * both misses overlap (BENCHMARKS.md, fifth session).  When nothing new is
+ * there, the lines hold the last lap's descriptors, which we read then:
+ * the request finds them in our cache.  A prefetch reads nothing: vq_pop
+ * still reads the descriptors after vq_begin's acquire of the index. */
+void
+vq_prefetch_early(const struct vq *vq)
+{
+    if (vq->packed || !vq->in_order) {
+        return;     /* packed: vq_begin asks for the slots it scans */
+    }
+    for (unsigned i = 0; i < VQ_NEXT_DESCS; i += 4) {
+        __builtin_prefetch(&vq->desc[(uint16_t) (vq->last_avail + i)
+                                     & vq->mask]);
+    }
+    __builtin_prefetch(&vq->avail->ring[vq->last_avail & vq->mask]);
+}
+
 void
 vq_prefetch(const struct vq *vq, unsigned n)
 {

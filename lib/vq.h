@@ -209,6 +209,12 @@ int vq_begin_lazy(struct vq *, unsigned want);
  * (a hint, issued at the end of a burst). */
 void vq_prefetch_next(const struct vq *);
 
+/* Owner, just before vq_begin on a ring it takes chains from: with
+ * IN_ORDER on a split ring, starts loading the slots and descriptors of
+ * the next VQ_NEXT_DESCS chains before the avail index says how many are
+ * there.  A guess, so that the two misses overlap (vq.c). */
+void vq_prefetch_early(const struct vq *);
+
 /* Owner, after vq_begin: starts loading the descriptors of the next 'n'
  * available chains into the cache, so that walking them does not stall on
  * one cache miss after another (the guest wrote them on another CPU).

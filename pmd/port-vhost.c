@@ -178,14 +178,15 @@ rx_pop_burst(struct port *port, struct vq *vq, bool packed, struct pkt *pkts,
 }
 
 /* Three passes, so that the cache misses on memory the guest just wrote
- * on another CPU overlap instead of queueing up: prefetch the descriptors,
- * walk the chains (and prefetch each frame's first bytes), then read the
- * Ethernet addresses. */
+ * on another CPU overlap instead of queueing up: prefetch the descriptors
+ * (with IN_ORDER, even before the avail index), walk the chains (and
+ * prefetch each frame's first bytes), then read the Ethernet addresses. */
 static unsigned
 vhost_rx_burst(struct port *port, unsigned qid, struct pkt *pkts, unsigned n,
                struct vq_seg *pool)
 {
     struct vq *vq = &port_vhost_cast(port)->dev.vrings[VHU_TXQ(qid)].vq;
+    vq_prefetch_early(vq);
     int avail = vq_begin(vq);
     if (unlikely(avail < 0)) {
         port_mark_broken(port, -avail);
