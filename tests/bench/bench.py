@@ -29,7 +29,7 @@ runs are made on packed rings too (virtio-user packed_vq=1), one line each:
 Then vupktgen, one direction (A -> B) through either switch, on each ring
 layout: the best 1-s rate at full speed and the latency at half of it,
 one line per size and layout (vupktgen --packed for the packed ones):
-  VUPKTGEN size=N vuswitch_mpps=X dpdk_mpps=Y ratio=X/Y p50_us=... p99_us=...
+  VUPKTGEN size=N vuswitch_mpps=X dpdk_mpps=Y ratio=X/Y p50_us=... p99_us=... state=S
   VUPKTGEN_PACKED size=N ...
 
 --stats-cost adds what a stats reader polling every 10 ms costs the
@@ -629,6 +629,17 @@ def ab(b, args):
                      ",".join("%.3f" % x for x in ratios)))
 
 
+def same_state(vu, dp):
+    """The runs of each contender to compare: those labelled fast if both
+    have some, else slow, else all of them ("mixed")."""
+    for st in ("fast", "slow"):
+        v = [r for r in vu if r["state"] == st]
+        d = [r for r in dp if r["state"] == st]
+        if v and d:
+            return v, d, st
+    return vu, dp, "mixed"
+
+
 def interleaved(args):
     """The runs of the main table in their order: per ring layout and
     size, --runs times vuswitch then testpmd (A B A B)."""
@@ -737,15 +748,8 @@ def main():
             ",".join(r["state"] for r in runs)))
     print()
     for ring, size in sorted({k[:2] for k in results}, key=lambda k: (k[0] != "split", k[1])):
-        vu, dp = results[(ring, size, "vuswitch")], results[(ring, size, "dpdk")]
-        # Prefer pairs measured in the same state.
-        for st in ("fast", "slow"):
-            v = [r for r in vu if r["state"] == st]
-            d = [r for r in dp if r["state"] == st]
-            if v and d:
-                break
-        else:
-            v, d, st = vu, dp, "mixed"
+        v, d, st = same_state(results[(ring, size, "vuswitch")],
+                              results[(ring, size, "dpdk")])
         x = max(v, key=lambda r: r["mpps"])
         y = max(d, key=lambda r: r["mpps"])
         seed = ("" if args.seed_bursts == 1
@@ -778,13 +782,15 @@ def main():
                              key=lambda k: (k[0] != "split", k[1])):
         vu = gen_results[(ring, size, "vuswitch")]
         dp = gen_results[(ring, size, "dpdk")]
-        x, y = max(r["mpps"] for r in vu), max(r["mpps"] for r in dp)
+        v, d, st = same_state(vu, dp)
+        x, y = max(r["mpps"] for r in v), max(r["mpps"] for r in d)
         med = lambda runs, k: statistics.median(r[k] for r in runs)
         print("%s size=%d vuswitch_mpps=%.2f dpdk_mpps=%.2f ratio=%.2f "
-              "p50_us=%.1f/%.1f p99_us=%.1f/%.1f (vuswitch/dpdk) states=%s/%s"
+              "p50_us=%.1f/%.1f p99_us=%.1f/%.1f (vuswitch/dpdk) state=%s "
+              "states=%s/%s"
               % ("VUPKTGEN" if ring == "split" else "VUPKTGEN_" + ring.upper(),
                  size, x, y, x / y if y else float("nan"),
-                 med(vu, "p50"), med(dp, "p50"), med(vu, "p99"), med(dp, "p99"),
+                 med(v, "p50"), med(d, "p50"), med(v, "p99"), med(d, "p99"), st,
                  ",".join(r["state"] for r in vu), ",".join(r["state"] for r in dp)))
     if cost:
         print_stats_cost(cost)
