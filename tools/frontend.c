@@ -426,8 +426,10 @@ fe_rings_init_packed(struct fe_dev *dev)
     return 0;
 }
 
-/* Writes the descriptor table and the initial avail ring: every receive
- * buffer posted, every transmit descriptor free. */
+/* The free transmit ids and the eventfds of both rings, then the rings
+ * themselves: split, the descriptor table and the initial avail ring
+ * (every receive buffer posted, every transmit descriptor free); packed,
+ * fe_rings_init_packed. */
 static int
 fe_rings_init(struct fe_dev *dev)
 {

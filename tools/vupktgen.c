@@ -22,6 +22,7 @@
  *            port a transmit burst (reclaim when short of descriptors,
  *            fill up to --batch frames, publish once, kick only if the
  *            backend asks) and a receive burst (read the used index once,
+ *            or on packed rings the flags of the slots not seen used yet;
  *            check frames, repost the buffers in one go).  No syscall per
  *            frame; the clock is the TSC, read once per burst;
  *   linger   transmission has stopped (--count reached, --duration over,
@@ -636,6 +637,9 @@ pg_report_text(const struct pg *pg, const struct pg_result *res)
     const struct pg_hist *h = &pg->hist;
     char mac[18];
 
+    printf("%s rings, rx %u / tx %u entries\n",
+           pg->fe.packed ? "packed" : "split", pg->fe.rx_ring_size,
+           pg->fe.tx_ring_size);
     for (unsigned i = 0; i < pg->n_ports; i++) {
         const struct pg_port *p = &pg->ports[i];
         format_mac(p->mac, mac);
