@@ -245,7 +245,7 @@ fe_negotiate(struct fe_dev *dev, const struct fe_options *o)
                  "(VIRTIO_F_RING_PACKED); run without packed");
         return -ENOTSUP;
     }
-    dev->packed = o->packed;
+    dev->packed = dev->features & (1ull << VIRTIO_F_RING_PACKED);
 
     if (dev->features & (1ull << VHU_F_PROTOCOL_FEATURES)) {
         err = fe_get_u64(dev, VHU_GET_PROTOCOL_FEATURES, &pf);

@@ -154,7 +154,7 @@ struct fe_dev {
     uint64_t queue_num;         /* GET_QUEUE_NUM answer, 0 without MQ */
     uint32_t hdr_size;          /* virtio-net header: 12 or 10 bytes */
     bool mrg_rxbuf;
-    bool packed;                /* both rings are packed */
+    bool packed;                /* both rings are packed (negotiated) */
     bool started;               /* rings were handed to the backend */
 
     int mem_fd;
@@ -265,15 +265,6 @@ fe_ring_used_get(const struct fe_ring *r, uint16_t i, uint32_t *id,
     }
 }
 
-/* Just the id of the i-th unconsumed used entry. */
-static inline uint32_t
-fe_ring_used_id(const struct fe_ring *r, uint16_t i)
-{
-    uint16_t pos = (uint16_t) (r->last_used + i) & r->mask;
-    return r->packed ? READ_ONCE(r->pdesc[pos].id)
-                     : READ_ONCE(r->used->ring[pos].id);
-}
-
 /* Consumes 'n' used entries (n <= fe_ring_used_pending()). */
 static inline void
 fe_ring_used_consume(struct fe_ring *r, uint16_t n)
@@ -308,25 +299,6 @@ fe_ring_post_packed(struct fe_ring *r, const uint16_t *ids, unsigned n)
         STORE_RELEASE(r->pdesc[r->avail_idx & r->mask].flags, first_flags);
     }
     r->avail_idx += n;
-}
-
-/* Asks for the lines the next fe_ring_post() of 'n' ids writes, for
- * writing: a packed ring's slots, which the backend wrote last (used
- * descriptors).  A split ring's avail entries are rarely rewritten. */
-static inline void
-fe_ring_prefetch_post(const struct fe_ring *r, unsigned n)
-{
-    if (!r->packed) {
-        return;
-    }
-    for (unsigned i = 0; i < n; i += 4) {
-        __builtin_prefetch(&r->pdesc[(uint16_t) (r->avail_idx + i) & r->mask],
-                           1);
-    }
-    if (n) {
-        __builtin_prefetch(&r->pdesc[(uint16_t) (r->avail_idx + n - 1)
-                                     & r->mask], 1);
-    }
 }
 
 /* Makes descriptors 'ids[0..n)' available and publishes them at once.
@@ -414,7 +386,8 @@ fe_tx_reclaim(struct fe_ring *r)
     uint32_t tail = r->free_head + r->n_free;
 
     for (uint16_t i = 0; i < n; i++) {
-        uint32_t id = fe_ring_used_id(r, i);
+        uint32_t id, len;
+        fe_ring_used_get(r, i, &id, &len);
         if (unlikely(id >= r->size || r->n_free >= r->size)) {
             r->broken = true;
             n = i;

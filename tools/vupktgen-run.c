@@ -310,7 +310,8 @@ pg_rx_burst(struct pg *pg, struct pg_port *p)
     /* Start fetching the burst's buffers (the backend just wrote them, on
      * another CPU) before reading any: misses overlap instead of queuing. */
     for (uint16_t k = 0; k < MIN(avail, pg->batch); k++) {
-        uint32_t id = fe_ring_used_id(r, k);
+        uint32_t id, len;
+        fe_ring_used_get(r, k, &id, &len);
         if (likely(id < r->size)) {
             const uint8_t *b = fe_ring_buf(r, (uint16_t) id);
             __builtin_prefetch(b);
@@ -387,7 +388,6 @@ pg_tx_burst(struct pg *pg, struct pg_port *p, uint64_t now, uint64_t budget)
     for (unsigned i = 0; i < n; i++) {
         __builtin_prefetch(fe_ring_buf(r, fe_tx_peek(r, i)) + hdr_size, 1);
     }
-    fe_ring_prefetch_post(r, n);
     for (unsigned i = 0; i < n; i++) {
         uint16_t id = fe_tx_get(r);
         uint32_t len = pg_build(pg, p, fe_ring_buf(r, id) + hdr_size, now);

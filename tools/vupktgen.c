@@ -631,6 +631,18 @@ format_mac(const uint8_t mac[6], char s[18])
              mac[3], mac[4], mac[5]);
 }
 
+/* The ring layout the ports negotiated: "split", "packed", or "mixed"
+ * (not with vupktgen's own options, but a report should not assume it). */
+static const char *
+pg_ring_layout(const struct pg *pg)
+{
+    unsigned n_packed = 0;
+    for (unsigned i = 0; i < pg->n_ports; i++) {
+        n_packed += pg->ports[i].dev->packed;
+    }
+    return !n_packed ? "split" : n_packed == pg->n_ports ? "packed" : "mixed";
+}
+
 static void
 pg_report_text(const struct pg *pg, const struct pg_result *res)
 {
@@ -638,7 +650,7 @@ pg_report_text(const struct pg *pg, const struct pg_result *res)
     char mac[18];
 
     printf("%s rings, rx %u / tx %u entries\n",
-           pg->fe.packed ? "packed" : "split", pg->fe.rx_ring_size,
+           pg_ring_layout(pg), pg->fe.rx_ring_size,
            pg->fe.tx_ring_size);
     for (unsigned i = 0; i < pg->n_ports; i++) {
         const struct pg_port *p = &pg->ports[i];
@@ -730,7 +742,7 @@ pg_report_json(const struct pg *pg, const struct pg_result *res)
     }
     json_kv_u64(&j, "flows", pg->n_flows);
     json_kv_u64(&j, "batch", pg->batch);
-    json_kv_string(&j, "ring", pg->fe.packed ? "packed" : "split");
+    json_kv_string(&j, "ring", pg_ring_layout(pg));
     json_kv_u64(&j, "rx_ring_size", pg->fe.rx_ring_size);
     json_kv_u64(&j, "tx_ring_size", pg->fe.tx_ring_size);
     json_kv_u64(&j, "rate_pps", (uint64_t) pg->rate);
